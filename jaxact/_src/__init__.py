@@ -1,0 +1,1 @@
+"""Private implementation of jaxact. Import from ``jaxact`` instead."""

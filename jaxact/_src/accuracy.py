@@ -1,0 +1,167 @@
+"""The accuracy harness: ulp errors against a float64 truth, over every finite 16-bit input
+and a wide float32 sample. The one place where ulps are computed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["UlpStats", "all_finite", "f32_samples", "measure", "ulp_error"]
+
+
+def ulp_error(actual: Any, reference: Any, dtype: Any) -> np.ndarray:
+    """Error of ``actual`` in units in the last place of ``dtype`` at ``reference`` (float64).
+
+    Defined where the reference is a normal number of ``dtype`` (``ulp(r) = 2**floor(log2|r|)
+    * eps``); elsewhere the result is NaN and :func:`measure` applies the other rules. A
+    non-finite ``actual`` where the reference is normal counts as an infinite error.
+    """
+    fi = jnp.finfo(dtype)
+    a = np.asarray(actual, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    normal = (
+        np.isfinite(r) & (np.abs(r) >= float(fi.smallest_normal)) & (np.abs(r) <= float(fi.max))
+    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        _, exp = np.frexp(np.where(normal, r, 1.0))
+        ulp = np.ldexp(float(fi.eps), exp - 1)
+        err = np.abs(a - r) / ulp
+    err = np.where(normal & ~np.isfinite(a), np.inf, err)
+    return np.where(normal, err, np.nan)
+
+
+@dataclass(frozen=True)
+class UlpStats:
+    """Max ulp error where the reference is normal, and the count of other failures:
+    NaN/inf where the reference is finite (and in range), a wrong special value, or an
+    error above one smallest-normal where the reference is subnormal (flush-to-zero is
+    allowed)."""
+
+    max_ulp: float
+    bad: int
+    worst_input: float
+    unit: str = "ulp"
+
+    def ok(self, bound: float) -> bool:
+        return self.max_ulp <= bound and self.bad == 0
+
+
+def _stats(
+    x: np.ndarray, actual: Any, reference: Any, dtype: Any, absolute: bool = False
+) -> UlpStats:
+    fi = jnp.finfo(dtype)
+    a = np.asarray(actual, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    if absolute:
+        # Absolute error in units of eps (for JVPs whose formula cancels by design).
+        with np.errstate(invalid="ignore"):
+            err = np.where(np.isfinite(r), np.abs(a - r) / float(fi.eps), np.nan)
+        bad = int(np.sum(np.isfinite(r) & ~np.isfinite(a)))
+        i = int(np.nanargmax(err))
+        return UlpStats(float(err[i]), bad, float(x[i]), unit="eps")
+    err = ulp_error(a, r, dtype)
+    tiny, big = float(fi.smallest_normal), float(fi.max)
+    with np.errstate(invalid="ignore"):
+        sub = np.isfinite(r) & (np.abs(r) < tiny)
+        bad_sub = sub & ~(np.abs(a - r) <= tiny)
+        over = np.isfinite(r) & (np.abs(r) > big)
+        # Beyond the dtype's range the correct rounding is +-inf (or max under truncation).
+        bad_over = over & ~((np.sign(a) == np.sign(r)) & (np.abs(a) >= big))
+        special = ~np.isfinite(r)
+        bad_special = special & ~((a == r) | (np.isnan(a) & np.isnan(r)))
+    bad = int(np.sum(bad_sub | bad_over | bad_special))
+    if np.all(np.isnan(err)):
+        return UlpStats(0.0, bad, float("nan"))
+    i = int(np.nanargmax(err))
+    return UlpStats(float(err[i]), bad, float(x[i]))
+
+
+def all_finite(dtype: Any) -> np.ndarray:
+    """Every finite value of a 16-bit float dtype (all 65,536 bit patterns, minus inf/NaN)."""
+    dtype = np.dtype(dtype)
+    assert dtype.itemsize == 2, dtype
+    v = np.arange(1 << 16, dtype=np.uint16).view(dtype)
+    return v[np.isfinite(v.astype(np.float32))]
+
+
+def f32_samples(n: int = 100_000, seed: int = 0) -> np.ndarray:
+    """float32 inputs spanning the finite range: random bit patterns, log-spaced magnitudes
+    of both signs, and 0, -0, +-tiny, subnormals and +-max."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 1 << 32, size=n // 2 + n // 50, dtype=np.uint64)
+    bits = bits.astype(np.uint32).view(np.float32)
+    bits = bits[np.isfinite(bits)][: n // 2]
+    fi = np.finfo(np.float32)
+    mags = np.logspace(np.log10(float(fi.smallest_subnormal)), np.log10(float(fi.max)), n // 4)
+    mags = mags.astype(np.float32)
+    special = np.array(
+        [
+            0.0,
+            -0.0,
+            fi.smallest_normal,
+            -fi.smallest_normal,
+            fi.smallest_subnormal,
+            -fi.smallest_subnormal,
+            1e-40,
+            -1e-40,
+            fi.max,
+            -fi.max,
+            1.0,
+            -1.0,
+        ],
+        dtype=np.float32,
+    )
+    return np.concatenate([bits, mags, -mags, special]).astype(np.float32)
+
+
+def measure(
+    fn: Callable[[jax.Array], jax.Array],
+    truth_value: Callable[[jax.Array], jax.Array],
+    truth_derivative: Callable[[jax.Array], jax.Array] | None,
+    x: np.ndarray,
+    derivative_abs: bool = False,
+) -> tuple[UlpStats, UlpStats | None]:
+    """Ulp statistics of ``fn`` and of its reverse-mode derivative ``jax.grad`` at every
+    entry of ``x`` (one dtype), against float64 truths (run under ``jax_enable_x64``).
+    With ``derivative_abs`` the derivative error is absolute, in units of eps."""
+    dtype = x.dtype
+    xj = jnp.asarray(x)
+    value = np.asarray(jax.jit(fn)(xj).astype(jnp.float32 if dtype.itemsize < 8 else dtype))
+    grad = None
+    if truth_derivative is not None:
+        g = jax.jit(jax.grad(lambda v: jnp.sum(fn(v))))(xj)
+        grad = np.asarray(g.astype(jnp.float32 if dtype.itemsize < 8 else dtype))
+    x64 = x.astype(np.float64)
+    # XLA on CPU treats float32 subnormal inputs as zero (DAZ); at those inputs the truth at
+    # the flushed input is accepted too, whichever is closer.
+    flush = np.abs(x64) < float(np.finfo(np.float32).smallest_normal)
+    x_ftz = np.where(flush, np.copysign(0.0, x64), x64)
+    vstats = _stats(x, value, _closer(value, truth_value, x64, x_ftz, flush), dtype)
+    dstats = None
+    if truth_derivative is not None:
+        dref = _closer(grad, truth_derivative, x64, x_ftz, flush)
+        dstats = _stats(x, grad, dref, dtype, absolute=derivative_abs)
+    return vstats, dstats
+
+
+def _closer(
+    actual: Any,
+    truth: Callable[[jax.Array], jax.Array],
+    x64: np.ndarray,
+    x_ftz: np.ndarray,
+    flush: np.ndarray,
+) -> np.ndarray:
+    with jax.enable_x64(True):
+        ref = np.asarray(truth(jnp.asarray(x64)), dtype=np.float64)
+        if not flush.any():
+            return ref
+        ref_ftz = np.asarray(truth(jnp.asarray(x_ftz)), dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        use_ftz = flush & (np.abs(a - ref_ftz) < np.abs(a - ref))
+    return np.where(use_ftz, ref_ftz, ref)

@@ -1,0 +1,277 @@
+"""Shared machinery: input validation, the dtype rule, and the helper that turns a
+forward formula plus its analytic derivative into a jitted ``jax.custom_jvp`` activation.
+
+Every elementwise activation in jaxact is built by :func:`activation`; users can build
+their own the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
+
+__all__ = [
+    "Activation",
+    "Select",
+    "activation",
+    "as_float_array",
+    "compute_dtype",
+    "default_float_dtype",
+]
+
+_SCALAR_TYPES = (bool, int, float, np.generic)
+
+
+def default_float_dtype() -> np.dtype[Any]:
+    """The default floating dtype: float64 under ``jax_enable_x64``, else float32."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+
+
+def compute_dtype(dtype: Any) -> np.dtype[Any]:
+    """Dtype the arithmetic runs in: 16-bit (and smaller) floats are computed in float32."""
+    dtype = np.dtype(dtype)
+    return np.dtype(jnp.float32) if dtype.itemsize < 4 else dtype
+
+
+def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:
+    """Validate one array argument of ``fn_name`` and return it as a floating JAX array.
+
+    Floating dtypes are kept. Booleans and integers are promoted to the default float dtype
+    (one rule for every function in jaxact). Anything else raises a ``TypeError`` that names
+    the function and the argument.
+    """
+    if isinstance(value, jax.Array):
+        dtype = value.dtype
+    elif isinstance(value, np.ndarray | np.generic):
+        dtype = value.dtype
+    elif isinstance(value, _SCALAR_TYPES) and not isinstance(value, complex):
+        dtype = None
+    else:
+        raise TypeError(
+            f"{fn_name} requires a JAX array, NumPy array or Python scalar for `{arg_name}`, "
+            f"got {type(value).__name__}"
+        )
+    if dtype is not None and not (
+        jnp.issubdtype(dtype, jnp.floating)
+        or jnp.issubdtype(dtype, jnp.integer)
+        or jnp.issubdtype(dtype, jnp.bool_)
+    ):
+        raise TypeError(
+            f"{fn_name} requires a real (floating, integer or bool) `{arg_name}`, got dtype {dtype}"
+        )
+    arr = jnp.asarray(value)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        arr = arr.astype(default_float_dtype())
+    return arr
+
+
+class Select(NamedTuple):
+    """A piecewise derivative: ``on_true`` where ``pred`` holds, ``on_false`` elsewhere.
+
+    Returning a ``Select`` from a derivative function (instead of an array) lets reverse mode
+    keep only the boolean ``pred`` when both branches are constants or parameters: relu's
+    derivative is ``Select(x > 0, 1.0, 0.0)`` and costs one byte per element.
+    """
+
+    pred: Array
+    on_true: ArrayLike
+    on_false: ArrayLike
+
+    def materialize(self, dtype: Any) -> Array:
+        """The derivative as an array of ``dtype``."""
+        return jnp.where(
+            self.pred, jnp.asarray(self.on_true, dtype), jnp.asarray(self.on_false, dtype)
+        )
+
+
+Partial = Array | Select
+
+
+class Activation(Protocol):
+    """A jaxact activation: call it like the function; ``.derivative`` gives ``f'(x)``."""
+
+    __name__: str
+    __doc__: str | None
+
+    def __call__(self, x: ArrayLike, *args: Any, **kwargs: Any) -> Array: ...
+
+    derivative: Callable[..., Array]
+
+
+def _is_zero(t: Any) -> bool:
+    return isinstance(t, jax.custom_derivatives.SymbolicZero)
+
+
+def _scale(factor: ArrayLike, t: Array) -> Array:
+    """``factor * t`` in t's dtype, with Python 0 and 1 folded away (so nothing is saved)."""
+    if isinstance(factor, int | float) and not isinstance(factor, bool):
+        if factor == 0:
+            return jnp.zeros_like(t)
+        if factor == 1:
+            return t
+    return jnp.asarray(factor).astype(t.dtype) * t
+
+
+def _apply(partial: Partial, t: Array) -> Array:
+    if isinstance(partial, Select):
+        on_true, on_false = partial.on_true, partial.on_false
+
+        # Under jax.checkpoint the constants of the select (a broadcast zero, say) are
+        # rebuilt in the backward pass instead of being saved: reverse mode keeps the
+        # boolean mask and the two branch factors, nothing input-sized beyond that.
+        @functools.partial(jax.checkpoint, prevent_cse=False)
+        def select(pred: Array, t: Array, *factors: ArrayLike) -> Array:
+            a, b = factors if factors else (on_true, on_false)
+            return jnp.where(pred, _scale(a, t), _scale(b, t))
+
+        if _is_constant(on_true) and _is_constant(on_false):
+            return select(partial.pred, t)
+        return select(partial.pred, t, on_true, on_false)
+    return _scale(partial, t)
+
+
+def _is_constant(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _match_rank(arrays: Sequence[Array]) -> list[Array]:
+    """Left-pad shapes with 1s so every array has the same rank (no rank promotion needed)."""
+    ndim = max(a.ndim for a in arrays)
+    return [a.reshape((1,) * (ndim - a.ndim) + a.shape) for a in arrays]
+
+
+def _make_core(
+    fn: Callable[..., Array], derivative: Callable[..., Partial | tuple[Partial, ...]], nparams: int
+) -> Callable[..., Array]:
+    """The custom_jvp function of (x, *params), x already a floating array of the output dtype."""
+
+    def upcast(x: Array, params: Sequence[Array]) -> tuple[Array, list[Array]]:
+        cd = compute_dtype(x.dtype)
+        return x.astype(cd), [p.astype(cd) for p in params]
+
+    @jax.custom_jvp
+    def core(x: Array, *params: Array) -> Array:
+        xc, pc = upcast(x, params)
+        return fn(xc, *pc).astype(x.dtype)
+
+    def core_jvp(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
+        x, *params = primals
+        y = core(x, *params)
+        xc, pc = upcast(x, params)
+        result: Any = derivative(xc, *pc)
+        partials: tuple[Partial, ...] = (result,) if nparams == 0 else tuple(result)
+        if len(partials) != nparams + 1:
+            raise TypeError(
+                f"derivative of {fn.__name__} returned {len(partials)} partials; "
+                f"expected {nparams + 1} (one for x and one per parameter)"
+            )
+        out = None
+        for i, (partial, t) in enumerate(zip(partials, tangents, strict=True)):
+            if _is_zero(t):
+                continue
+            if i == 0:
+                # Keep the residual in the input dtype (bf16 saves 2 bytes per element).
+                if not isinstance(partial, Select):
+                    partial = jnp.asarray(partial).astype(y.dtype)
+                term = _apply(partial, t.astype(y.dtype))
+            else:
+                cd = xc.dtype
+                if isinstance(partial, Select):
+                    term = _apply(partial, t.astype(cd)).astype(y.dtype)
+                else:
+                    term = (partial * t.astype(cd)).astype(y.dtype)
+            out = term if out is None else out + term
+        if out is None:  # pragma: no cover - JAX does not call the rule with all-zero tangents
+            out = jnp.zeros_like(y)
+        return y, jnp.broadcast_to(out, y.shape)
+
+    core.defjvp(core_jvp, symbolic_zeros=True)
+    return core
+
+
+def activation(
+    fn: Callable[..., Array] | None = None,
+    *,
+    derivative: Callable[..., Any],
+    name: str | None = None,
+) -> Any:
+    r"""Turn a forward formula and its analytic derivative into a jitted ``custom_jvp`` activation.
+
+    ``fn(x, *params)`` is the forward formula and ``derivative(x, *params)`` its analytic
+    derivative: with no parameters it returns :math:`f'(x)` (an array, or a :class:`Select`
+    for piecewise-constant derivatives so reverse mode keeps only a boolean mask); with
+    parameters it returns a tuple of partial derivatives :math:`(\partial f/\partial x,
+    \partial f/\partial p_1, \ldots)`. Both receive floating arrays already broadcast to a
+    common rank, in float32 when the input is a 16-bit float, and must be elementwise.
+
+    The result validates its inputs (``TypeError`` naming the function for non-arrays),
+    promotes integer and bool inputs to the default float dtype, computes 16-bit inputs in
+    float32 and rounds once, returns the dtype of ``x``, and differentiates through the
+    analytic rule at every order (so build ``derivative`` from functions with good
+    derivatives of their own, such as jaxact's). Parameters are differentiable.
+    ``result.derivative(x, *params)`` evaluates :math:`f'(x)` as an array.
+
+    Can be used as a decorator, ``@activation(derivative=...)``, or called directly.
+
+    Examples:
+      >>> import jaxact
+      >>> @jaxact.activation(derivative=lambda x: 2 * x)
+      ... def square(x):
+      ...   return x * x
+      >>> jax.grad(square)(3.0)
+      Array(6., dtype=float32, weak_type=True)
+      >>> square.derivative(jnp.arange(3))
+      Array([0., 2., 4.], dtype=float32)
+    """
+    if fn is None:
+        return functools.partial(activation, derivative=derivative, name=name)
+    fn_name = name or getattr(fn, "__name__", "activation")
+    sig = inspect.signature(fn)
+    param_names = list(sig.parameters)[1:]
+    core = _make_core(fn, derivative, len(param_names))
+
+    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Array]:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{fn_name}: {e}") from None
+        bound.apply_defaults()
+        names = list(sig.parameters)
+        return _match_rank([as_float_array(fn_name, bound.arguments[n], n) for n in names])
+
+    jitted = jax.jit(core)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Array:
+        return jitted(*prepare(args, kwargs))
+
+    @jax.jit
+    def _derivative(x: Array, *params: Array) -> Array:
+        cd = compute_dtype(x.dtype)
+        shape = jnp.broadcast_shapes(x.shape, *(p.shape for p in params))
+        partials = derivative(x.astype(cd), *(p.astype(cd) for p in params))
+        dx = partials[0] if param_names else partials
+        if isinstance(dx, Select):
+            dx = dx.materialize(cd)
+        return jnp.broadcast_to(dx, shape).astype(x.dtype)
+
+    def derivative_fn(*args: Any, **kwargs: Any) -> Array:
+        return _derivative(*prepare(args, kwargs))
+
+    derivative_fn.__name__ = fn_name
+    derivative_fn.__qualname__ = fn_name
+    cast(Any, derivative_fn).__signature__ = sig
+    derivative_fn.__doc__ = (
+        f"Analytic derivative of ``{fn_name}`` with respect to ``x``, elementwise.\n\n"
+        f"Takes the same arguments as ``{fn_name}``.\n"
+    )
+    cast(Any, wrapper).derivative = derivative_fn
+    return cast(Activation, wrapper)

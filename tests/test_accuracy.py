@@ -1,0 +1,100 @@
+"""The accuracy harness: every finite bfloat16 and float16 input, and >= 1e5 float32 inputs
+over the whole finite range, against float64 truths that are themselves checked against mpmath.
+
+Bounds: <= 1 ulp (in the output dtype) for 16-bit, <= 4 ulp for float32, wherever the truth
+is a normal number; no NaN/inf where the truth is finite.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+from jaxact._src.registry import REGISTRY, Spec
+from jaxact.testing import all_finite, f32_samples, measure, ulp_error
+
+IDS = [s.name for s in REGISTRY]
+BOUNDS = {"bfloat16": 1.0, "float16": 1.0, "float32": 4.0}
+# The softmax-family JVP cancels by design (as jax.nn's does); its derivative is checked to
+# this many eps in absolute terms instead.
+ABS_EPS_BOUND = 4.0
+
+
+@functools.cache
+def inputs(dtype_name: str) -> np.ndarray:
+    if dtype_name == "float32":
+        x = f32_samples(100_000, seed=0)
+        assert x.size >= 100_000
+        return x
+    return all_finite(jnp.dtype(dtype_name))
+
+
+@pytest.mark.parametrize("dtype_name", list(BOUNDS))
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_ulp_accuracy(spec: Spec, dtype_name: str):
+    x = inputs(dtype_name)
+    v, d = measure(spec.scalar_fn, spec.truth, spec.truth_derivative, x, spec.derivative_abs)
+    bound = BOUNDS[dtype_name]
+    assert v.ok(bound), f"{spec.name} value {dtype_name}: {v}"
+    assert d is not None
+    assert d.ok(ABS_EPS_BOUND if spec.derivative_abs else bound), (
+        f"{spec.name} d/dx {dtype_name}: {d}"
+    )
+
+
+def test_exhaustive_inputs_are_exhaustive():
+    for name in ("bfloat16", "float16"):
+        x = inputs(name)
+        # All bit patterns but those with an all-ones exponent (inf and NaN).
+        assert x.size == 65536 - (256 if name == "bfloat16" else 2048)
+        assert np.isfinite(x.astype(np.float32)).all()
+        assert np.unique(x.view(np.uint16)).size == x.size
+
+
+def test_f32_samples_span_the_finite_range():
+    x = inputs("float32").astype(np.float64)
+    fi = np.finfo(np.float32)
+    assert x.max() == fi.max and x.min() == -fi.max
+    assert (x == 0).any() and (np.abs(x) == fi.smallest_normal).any()
+    assert ((np.abs(x) > 0) & (np.abs(x) < fi.smallest_normal)).any()
+    decades = np.unique(np.floor(np.log10(np.abs(x[x != 0]))))
+    assert decades.size > 80
+
+
+def test_ulp_error_counts_units_in_the_last_place():
+    one = np.float64(1.0)
+    eps = float(np.finfo(np.float32).eps)
+    assert ulp_error(one + eps, one, jnp.float32)[()] == 1.0
+    assert ulp_error(one + 2 * eps, one, jnp.float32)[()] == 2.0
+    assert ulp_error(2.0 + 2 * eps, 2.0, jnp.float32)[()] == 1.0  # spacing doubles at 2
+    assert ulp_error(np.inf, 1.0, jnp.float32)[()] == np.inf
+    assert np.isnan(ulp_error(0.0, 1e-45, jnp.float32)[()])  # subnormal truth: not in ulps
+    assert ulp_error(1.0 + 2**-7, 1.0, jnp.bfloat16)[()] == 1.0
+
+
+def _mp_derivative(spec: Spec, x: float) -> float:
+    assert spec.mp is not None
+    return float(mpmath.diff(lambda t: spec.mp(mpmath, t), mpmath.mpf(x)))
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_truths_match_mpmath(spec: Spec):
+    """The float64 truths are accurate to ~1e-14 relative, in the tails too."""
+    assert spec.mp is not None, f"{spec.name}: registry entry needs an mpmath formula"
+    kinks = [k for k, _ in spec.kinks]
+    mags = np.concatenate([np.logspace(-6, 2.8, 40), [0.5, 1.0, 2.0, 3.0, 6.0, 17.0, 30.0, 88.0]])
+    xs = np.concatenate([mags, -mags])
+    xs = np.array([x for x in xs if all(abs(x - k) > 1e-3 for k in kinks)])
+    with jax.enable_x64(True):
+        v = np.asarray(spec.truth(jnp.asarray(xs)), np.float64)
+        d = np.asarray(spec.truth_derivative(jnp.asarray(xs)), np.float64)
+    with mpmath.workdps(340):  # the tails reach e^-631: the difference quotient needs digits
+        want_v = np.array([float(spec.mp(mpmath, mpmath.mpf(x))) for x in xs])
+        want_d = np.array([_mp_derivative(spec, x) for x in xs])
+    np.testing.assert_allclose(v, want_v, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(d, want_d, rtol=1e-12, atol=1e-300)

@@ -1,0 +1,45 @@
+"""The main job: ``python -m jaxact`` (run in a subprocess, as a user would)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxact", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def test_report_table_and_exit_status():
+    r = run("--only", "relu,sigmoid")
+    assert r.returncode == 0, r.stderr
+    assert "sigmoid" in r.stdout and "bfloat16" in r.stdout and "float32" in r.stdout
+    assert "2 of 2 activations passed" in r.stdout
+    assert "[1/2] relu" in r.stderr  # progress
+
+
+def test_json_output():
+    r = run("--only", "leaky_relu", "--dtype", "bfloat16", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    (res,) = data["results"]
+    assert res["name"] == "leaky_relu" and res["ok"]
+    (acc,) = res["accuracy"]
+    assert acc["dtype"] == "bfloat16" and acc["inputs"] == 65280
+    assert acc["value"]["max"] <= 1.0
+
+
+def test_unknown_names_and_dtypes_exit_2_with_one_line():
+    for args in (("--only", "nope"), ("--dtype", "float8")):
+        r = run(*args)
+        assert r.returncode == 2
+        assert "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_help():
+    r = run("--help")
+    assert r.returncode == 0 and "--only" in r.stdout and "--json" in r.stdout

@@ -1,0 +1,232 @@
+"""Shared behaviour of every activation, driven by the registry (one entry per activation)."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxact._src.registry import REGISTRY, Spec
+from jaxact.testing import check_activation, residuals
+
+ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise"]
+IDS = [s.name for s in REGISTRY]
+EW_IDS = [s.name for s in ELEMENTWISE]
+FLOATS = [jnp.bfloat16, jnp.float16, jnp.float32]
+
+
+def points(spec: Spec, dtype=jnp.float32, n: int = 33) -> jax.Array:
+    """Smooth test inputs: a grid over the domain away from kinks, or rows of logits."""
+    lo, hi = spec.domain
+    if spec.kind == "normalizer":
+        rng = np.random.default_rng(1)
+        return jnp.asarray(rng.uniform(lo, hi, size=(4, 6)), dtype)
+    x = np.linspace(lo, hi, n)
+    for k, _ in spec.kinks:
+        x = x[np.abs(x - k) > 0.05]
+    return jnp.asarray(x, dtype)
+
+
+def grad_of(f, kind: str):
+    """Elementwise: f'(x) at every entry. Normalizer: gradient of a weighted sum of outputs."""
+    if kind == "normalizer":
+        return jax.grad(lambda x: jnp.sum(f(x) * jnp.arange(x.shape[-1], dtype=x.dtype)[None]))
+    return jax.grad(lambda x: jnp.sum(f(x)))
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_check_activation(spec: Spec):
+    """Values, grads (vs jax.grad of the reference), check_grads order 2, kinks, jit, vmap,
+    every backend: the public verification function passes on our own activations."""
+    report = check_activation(
+        spec.bound,
+        spec.bound_reference,
+        derivative=spec.derivative,
+        domain=spec.domain,
+        kinks=spec.kinks,
+        kind=spec.kind,
+        name=spec.name,
+    )
+    assert report.ok
+    assert {r[0] for r in report.rows} >= {"value", "grad", "check_grads(order=2)", "jit", "vmap"}
+
+
+@pytest.mark.parametrize("dtype", [*FLOATS, jnp.float64], ids=str)
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_dtype_preserved(spec: Spec, dtype):
+    with jax.enable_x64(dtype == jnp.float64):
+        x = points(spec, dtype)
+        y = spec.bound(x)
+        g = grad_of(spec.bound, spec.kind)(x)
+        chex.assert_type([y, g], dtype)
+        chex.assert_shape([y, g], x.shape)
+
+
+@pytest.mark.parametrize("in_dtype", [jnp.int32, jnp.int8, jnp.bool_], ids=str)
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_integer_and_bool_promote_to_default_float(spec: Spec, in_dtype):
+    x = jnp.ones((2, 3), in_dtype)
+    y = spec.bound(x)
+    chex.assert_type(y, jnp.float32)
+    chex.assert_trees_all_close(y, spec.bound(jnp.ones((2, 3), jnp.float32)))
+    with jax.enable_x64(True):
+        chex.assert_type(spec.bound(jnp.ones((2, 3), in_dtype)), jnp.float64)
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_16bit_rounds_the_float32_result_once(spec: Spec):
+    x32 = points(spec, jnp.float32, n=257)
+    for dtype in (jnp.bfloat16, jnp.float16):
+        x16 = x32.astype(dtype)
+        chex.assert_trees_all_equal(
+            spec.bound(x16), spec.bound(x16.astype(jnp.float32)).astype(dtype)
+        )
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_nan_in_nan_out(spec: Spec):
+    x = points(spec).at[..., 1].set(jnp.nan)
+    y = spec.bound(x)
+    assert bool(jnp.isnan(y[..., 1]).all())
+    if spec.kind == "elementwise":
+        others = jnp.delete(y, 1, axis=-1)
+        assert bool(jnp.isfinite(others).all())
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+def test_extremes_have_their_limits(spec: Spec, dtype):
+    """At +-inf, +-1e4 and +-max: value and derivative equal the float64 truth's limit, and
+    are never NaN where the truth is not."""
+    big = float(jnp.finfo(dtype).max)
+    xs = np.array([-np.inf, np.inf, -1e4, 1e4, -big, big, -100.0, 100.0])
+    x = jnp.asarray(xs, dtype)
+    y = np.asarray(spec.bound(x).astype(jnp.float32), np.float64)
+    g = np.asarray(grad_of(spec.bound, "elementwise")(x).astype(jnp.float32), np.float64)
+    with jax.enable_x64(True):
+        x64 = jnp.asarray(np.asarray(x.astype(jnp.float32), np.float64))
+        want_y = np.asarray(spec.truth(x64))
+        want_g = np.asarray(spec.truth_derivative(x64))
+    for got, want, what in ((y, want_y, "value"), (g, want_g, "derivative")):
+        assert not np.any(np.isnan(got) & ~np.isnan(want)), (what, xs, got, want)
+        cast = np.asarray(jnp.asarray(want).astype(dtype).astype(jnp.float32), np.float64)
+        # Subnormal results may flush to zero (XLA on CPU runs with FTZ).
+        fi = jnp.finfo(dtype)
+        np.testing.assert_allclose(
+            got, cast, rtol=8 * float(fi.eps), atol=float(fi.smallest_normal), err_msg=what
+        )
+
+
+TRANSFORMS = {
+    "jit": jax.jit,
+    "vmap": jax.vmap,
+    "vmap_vmap": lambda f: jax.vmap(jax.vmap(f)),
+    "checkpoint": jax.checkpoint,
+    "scan": lambda f: lambda x: jax.lax.scan(lambda c, xi: (c, f(xi)), 0.0, x)[1],
+}
+
+
+@pytest.mark.parametrize("transform", list(TRANSFORMS), ids=str)
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_transforms_agree(spec: Spec, transform):
+    t = TRANSFORMS[transform]
+    x = points(spec)
+    x2 = jnp.stack([x, -x])
+    if transform == "vmap_vmap":
+        x2 = jnp.stack([x2, x2 * 0.5])
+    base = spec.bound
+    want = jnp.stack([base(xi) for xi in x2]) if transform != "vmap_vmap" else None
+    got = t(base)(x2)
+    if want is None:
+        want = jnp.stack([jnp.stack([base(xij) for xij in xi]) for xi in x2])
+    chex.assert_trees_all_close(got, want, rtol=1e-6)
+    # Gradients through the transform.
+    loss = lambda v: jnp.sum(t(base)(v) * jnp.cos(v))
+    ref_loss = lambda v: jnp.sum(want_fn(base, v) * jnp.cos(v))
+    chex.assert_trees_all_close(jax.grad(loss)(x2), jax.grad(ref_loss)(x2), rtol=1e-5, atol=1e-7)
+
+
+def want_fn(base, v):
+    """Apply ``base`` to each innermost row/element block without transforms."""
+    if v.ndim == 3:
+        return jnp.stack([jnp.stack([base(b) for b in a]) for a in v])
+    return jnp.stack([base(a) for a in v])
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_scan_has_no_tracer_leak(spec: Spec):
+    x = jnp.stack([points(spec)] * 3)
+    with jax.checking_leaks():
+        out = jax.lax.scan(lambda c, xi: (c + jnp.sum(spec.bound(xi)), None), jnp.float32(0), x)[0]
+        g = jax.grad(
+            lambda v: jax.lax.scan(lambda c, xi: (c + jnp.sum(spec.bound(xi)), None), 0.0, v)[0]
+        )(x)
+    assert bool(jnp.isfinite(out)) and bool(jnp.isfinite(g).all())
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_higher_order_derivatives_agree_and_match_reference(spec: Spec):
+    with jax.enable_x64(True):
+        x = points(spec, jnp.float64)
+        if spec.kind == "elementwise":
+            d2 = jax.vmap(jax.grad(jax.grad(spec.bound)))(x)
+            d2_ref = jax.vmap(jax.grad(jax.grad(spec.bound_reference)))(x)
+            chex.assert_trees_all_close(d2, d2_ref, rtol=1e-9, atol=1e-12)
+            h = jax.vmap(jax.hessian(spec.bound))(x)
+            chex.assert_trees_all_close(h, d2, rtol=1e-12, atol=1e-15)
+            jf = jax.vmap(jax.jacfwd(jax.jacrev(spec.bound)))(x)
+            chex.assert_trees_all_close(jf, d2, rtol=1e-12, atol=1e-15)
+        else:
+            row = x[0]
+            w = jnp.arange(row.shape[-1], dtype=row.dtype)
+            f = lambda v: jnp.sum(spec.bound(v) * w)
+            fr = lambda v: jnp.sum(spec.bound_reference(v) * w)
+            h = jax.hessian(f)(row)
+            chex.assert_trees_all_close(h, jax.hessian(fr)(row), rtol=1e-9, atol=1e-12)
+            chex.assert_trees_all_close(jax.jacfwd(jax.jacrev(f))(row), h, rtol=1e-12, atol=1e-14)
+            chex.assert_trees_all_close(jax.jacrev(jax.jacfwd(f))(row), h, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_reverse_mode_keeps_at_most_one_array(spec: Spec, dtype):
+    x = jnp.ones((64, 32), dtype)
+    res = residuals(spec.bound, x)
+    big = [r for r in res if np.prod(r.shape) >= x.size]
+    assert len(big) == 1, res
+    if spec.residual == "mask":
+        assert big[0].dtype == jnp.bool_, res
+    else:
+        assert big[0].dtype == dtype, res
+    # Anything else is a scalar-sized parameter.
+    assert all(np.prod(r.shape) <= 1 for r in res if r not in big), res
+
+
+@pytest.mark.parametrize("bad", ["abc", None, {"a": 1.0}, [1.0, 2.0], 1 + 2j], ids=repr)
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_bad_input_raises_type_error_naming_the_function(spec: Spec, bad):
+    with pytest.raises(TypeError, match=spec.name):
+        spec.fn(bad)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+def test_kink_derivatives_are_the_documented_convention(spec: Spec, dtype):
+    for k, want in spec.kinks:
+        x = jnp.asarray(k, dtype)
+        got = jax.grad(spec.bound)(x)
+        assert float(got) == float(jnp.asarray(want, dtype)), (spec.name, k, got, want)
+        assert spec.derivative is not None
+        assert float(spec.derivative(x)) == float(jnp.asarray(want, dtype))
+
+
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+def test_public_derivative_equals_the_custom_jvp(spec: Spec):
+    assert spec.derivative is not None
+    for dtype in FLOATS:
+        x = jnp.linspace(-30, 30, 1001, dtype=dtype)
+        g = jax.grad(lambda v: jnp.sum(spec.bound(v)))(x)
+        _, t = jax.jvp(spec.bound, (x,), (jnp.ones_like(x),))
+        chex.assert_trees_all_equal(spec.derivative(x), g, t)

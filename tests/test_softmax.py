@@ -1,0 +1,138 @@
+"""Softmax specifics: masks, axes, ties, extremes, the Jacobian and the JVP."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxact
+from jaxact import derivatives
+
+
+def ref_softmax64(x, axis=-1):
+    x = np.asarray(x, np.float64)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def test_large_equal_logits():
+    chex.assert_trees_all_equal(jaxact.softmax(jnp.array([1000.0, 1000.0])), jnp.array([0.5, 0.5]))
+    g = jax.grad(lambda x: jaxact.softmax(x)[0])(jnp.array([1000.0, 1000.0]))
+    chex.assert_trees_all_equal(g, jnp.array([0.25, -0.25]))
+
+
+def test_infinite_logits_take_their_limit():
+    chex.assert_trees_all_equal(jaxact.softmax(jnp.array([jnp.inf, 1.0])), jnp.array([1.0, 0.0]))
+    chex.assert_trees_all_equal(jaxact.softmax(jnp.array([-jnp.inf, 1.0])), jnp.array([0.0, 1.0]))
+    assert bool(jnp.isnan(jaxact.softmax(jnp.array([jnp.nan, 1.0]))).all())
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, (0, 1), None, (0, 2)])
+def test_axes(axis):
+    x = jax.random.normal(jax.random.key(0), (3, 4, 5))
+    want = ref_softmax64(x, axis=axis if axis is not None else (0, 1, 2))
+    chex.assert_trees_all_close(jaxact.softmax(x, axis=axis), want.astype(np.float32), rtol=1e-6)
+    chex.assert_trees_all_close(
+        jaxact.softmax(x, axis=axis), jax.nn.softmax(x, axis=axis), rtol=1e-6, atol=1e-7
+    )
+
+
+def test_bad_axis_and_mask_raise_value_error_naming_the_function():
+    x = jnp.ones((2, 3))
+    with pytest.raises(ValueError, match=r"softmax.*axis 2"):
+        jaxact.softmax(x, axis=2)
+    with pytest.raises(ValueError, match=r"softmax.*repeated"):
+        jaxact.softmax(x, axis=(1, -1))
+    with pytest.raises(TypeError, match="softmax"):
+        jaxact.softmax(x, axis="last")
+    with pytest.raises(ValueError, match=r"softmax.*broadcast"):
+        jaxact.softmax(x, where=jnp.ones((4,), bool))
+    with pytest.raises(ValueError, match=r"softmax.*broadcast"):
+        jaxact.softmax(x, where=jnp.ones((1, 2, 3), bool))
+    with pytest.raises(TypeError, match="softmax"):
+        jaxact.softmax(x, where="yes")
+
+
+def test_mask_zeroes_entries_and_gradients_whatever_they_hold():
+    x = jnp.array([[1.0, 2.0, 1e30, jnp.inf], [3.0, jnp.nan, -jnp.inf, 1.0]])
+    m = jnp.array([[True, True, False, False], [True, False, False, True]])
+    s = jaxact.softmax(x, where=m)
+    want = np.zeros((2, 4))
+    want[0, :2] = ref_softmax64([1.0, 2.0])
+    want[1, [0, 3]] = ref_softmax64([3.0, 1.0])
+    chex.assert_trees_all_close(s, want.astype(np.float32), rtol=1e-6)
+    w = jnp.arange(4.0)[None]
+    g = jax.grad(lambda v: jnp.sum(jaxact.softmax(v, where=m) * w))(x)
+    assert bool(jnp.isfinite(g).all())
+    chex.assert_trees_all_equal(jnp.where(m, 0.0, g), jnp.zeros_like(g))
+
+
+def test_fully_masked_row_is_zero_with_zero_gradient():
+    x = jnp.array([[1.0, jnp.nan, jnp.inf], [1.0, 2.0, 3.0]])
+    m = jnp.array([[False, False, False], [True, True, True]])
+    s = jaxact.softmax(x, where=m)
+    chex.assert_trees_all_equal(s[0], jnp.zeros(3))
+    g = jax.grad(lambda v: jnp.sum(jaxact.softmax(v, where=m)[0] * jnp.arange(3.0)))(x)
+    chex.assert_trees_all_equal(g, jnp.zeros_like(g))
+    assert bool(jnp.isfinite(jax.jacfwd(lambda v: jaxact.softmax(v, where=m))(x)).all())
+
+
+def test_jax_regression_case_under_vmap_over_the_mask():
+    x = jnp.array([[36.0, 10000.0]])
+    f = lambda v: jnp.sum(jaxact.softmax(v, where=v < 1000) * jnp.array([1.0, 2.0]))
+    g = jax.vmap(jax.grad(f))(x)
+    chex.assert_trees_all_equal(g, jnp.zeros_like(g))
+    g2 = jax.vmap(jax.grad(lambda v: jnp.sum(jaxact.softmax(v, where=v < 1000))))(x)
+    chex.assert_trees_all_equal(g2, jnp.zeros_like(g2))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16], ids=str)
+def test_ties_give_exact_gradients(dtype):
+    for n in (2, 4, 8, 512):
+        x = jnp.zeros((n,), dtype)
+        s = jaxact.softmax(x)
+        chex.assert_trees_all_equal(s, jnp.full((n,), 1.0 / n, dtype))
+        g = jax.grad(lambda v: jaxact.softmax(v)[0])(x)
+        want = np.full(n, -1.0 / n**2)
+        want[0] = (1.0 / n) * (1 - 1.0 / n)
+        chex.assert_trees_all_equal(g, jnp.asarray(want, dtype))
+
+
+def test_bf16_reduction_accumulates_in_float32():
+    s = jaxact.softmax(jnp.zeros((512,), jnp.bfloat16))
+    assert float(jnp.sum(s.astype(jnp.float32))) == 1.0
+
+
+def test_jacobian_and_jvp_match_autodiff_of_reference():
+    x = jax.random.normal(jax.random.key(1), (3, 5)) * 3
+    ref = lambda v: jnp.exp(v) / jnp.sum(jnp.exp(v))
+    with jax.enable_x64(True):
+        x64 = x.astype(jnp.float64)
+        want = jax.vmap(jax.jacfwd(ref))(x64)
+        chex.assert_trees_all_close(derivatives.softmax_jacobian(x64), want, rtol=1e-12, atol=1e-15)
+        t = jnp.cos(x64)
+        _, jvp_want = jax.vmap(lambda a, b: jax.jvp(ref, (a,), (b,)))(x64, t)
+        chex.assert_trees_all_close(
+            derivatives.softmax_jvp(x64, t), jvp_want, rtol=1e-12, atol=1e-15
+        )
+    jac0 = derivatives.softmax_jacobian(x.T, axis=0)
+    chex.assert_shape(jac0, (3, 5, 5))
+    chex.assert_trees_all_close(jac0, derivatives.softmax_jacobian(x), rtol=1e-6)
+
+
+def test_jacobian_diagonal_keeps_precision_when_one_probability_is_near_one():
+    x = jnp.array([30.0, 0.0, 0.0])
+    jac = derivatives.softmax_jacobian(x)
+    # s_0 * (s_1 + s_2): about 2 e^-30; the naive s_0 - s_0**2 is 0 in float32.
+    want = 2 * np.exp(-30.0) / (1 + 2 * np.exp(-30.0)) ** 2
+    np.testing.assert_allclose(float(jac[0, 0]), want, rtol=1e-6)
+
+
+def test_jvp_validates_its_inputs():
+    with pytest.raises(ValueError, match="softmax_jvp"):
+        derivatives.softmax_jvp(jnp.ones(3), jnp.ones(4))
+    with pytest.raises(TypeError, match="softmax_jacobian"):
+        derivatives.softmax_jacobian(jnp.ones((2, 3)), axis=(0, 1))
