@@ -1,8 +1,17 @@
-"""``python -m jaxact``: print the verification report (see ``--help``)."""
+"""``python -m jaxact``: the verification report; ``python -m jaxact plot``: the pictures."""
 
 import sys
 
 from jaxact._src.report import main
 
+
+def _main() -> int:
+    if sys.argv[1:2] == ["plot"]:
+        from jaxact._src.plot import main as plot_main
+
+        return plot_main(sys.argv[2:])
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

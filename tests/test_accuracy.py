@@ -16,13 +16,10 @@ import numpy as np
 import pytest
 
 from jaxact._src.registry import REGISTRY, Spec
-from jaxact.testing import all_finite, f32_samples, measure, ulp_error
+from jaxact.testing import all_finite, f32_samples, ulp_error
 
 IDS = [s.name for s in REGISTRY]
-BOUNDS = {"bfloat16": 1.0, "float16": 1.0, "float32": 4.0}
-# The softmax-family JVP cancels by design (as jax.nn's does); its derivative is checked to
-# this many eps in absolute terms instead.
-ABS_EPS_BOUND = 4.0
+DTYPES = ("bfloat16", "float16", "float32")
 
 
 @functools.cache
@@ -34,17 +31,14 @@ def inputs(dtype_name: str) -> np.ndarray:
     return all_finite(jnp.dtype(dtype_name))
 
 
-@pytest.mark.parametrize("dtype_name", list(BOUNDS))
+@pytest.mark.parametrize("dtype_name", DTYPES)
 @pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
 def test_ulp_accuracy(spec: Spec, dtype_name: str):
     x = inputs(dtype_name)
-    v, d = measure(spec.scalar_fn, spec.truth, spec.truth_derivative, x, spec.derivative_abs)
-    bound = BOUNDS[dtype_name]
-    assert v.ok(bound), f"{spec.name} value {dtype_name}: {v}"
-    assert d is not None
-    assert d.ok(ABS_EPS_BOUND if spec.derivative_abs else bound), (
-        f"{spec.name} d/dx {dtype_name}: {d}"
-    )
+    v, d = spec.measure(x)
+    vb, db = spec.bounds(dtype_name)
+    assert v.ok(vb), f"{spec.name} value {dtype_name}: {v}"
+    assert d.ok(db), f"{spec.name} d/dx {dtype_name}: {d}"
 
 
 def test_exhaustive_inputs_are_exhaustive():
@@ -84,9 +78,10 @@ def _mp_derivative(spec: Spec, x: float) -> float:
 
 @pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
 def test_truths_match_mpmath(spec: Spec):
-    """The float64 truths are accurate to ~1e-14 relative, in the tails too."""
+    """The float64 truths are accurate to 1e-11 relative, in the tails too: 1/5000 of a
+    float32 ulp, so they cannot move a measured ulp figure."""
     assert spec.mp is not None, f"{spec.name}: registry entry needs an mpmath formula"
-    kinks = [k for k, _ in spec.kinks]
+    kinks = [k for k, _ in spec.kinks] + list(spec.kinks2) + list(spec.slice_kinks)
     mags = np.concatenate([np.logspace(-6, 2.8, 40), [0.5, 1.0, 2.0, 3.0, 6.0, 17.0, 30.0, 88.0]])
     xs = np.concatenate([mags, -mags])
     xs = np.array([x for x in xs if all(abs(x - k) > 1e-3 for k in kinks)])
@@ -96,5 +91,5 @@ def test_truths_match_mpmath(spec: Spec):
     with mpmath.workdps(340):  # the tails reach e^-631: the difference quotient needs digits
         want_v = np.array([float(spec.mp(mpmath, mpmath.mpf(x))) for x in xs])
         want_d = np.array([_mp_derivative(spec, x) for x in xs])
-    np.testing.assert_allclose(v, want_v, rtol=1e-13, atol=1e-300)
-    np.testing.assert_allclose(d, want_d, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(v, want_v, rtol=1e-11, atol=1e-300)
+    np.testing.assert_allclose(d, want_d, rtol=1e-11, atol=1e-300)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -27,3 +29,27 @@ def test_quickstart():
     out = run_example("quickstart.py")
     assert "jaxact 2.061e-09" in out
     assert "relu: reverse mode keeps 1 bytes/element (jax.nn: 5)" in out
+
+
+def test_custom_activation_catches_the_wrong_derivative():
+    out = run_example("custom_activation.py")
+    assert "check_activation(softsign_glu): PASS" in out
+    assert "check_activation(broken): FAIL" in out
+    assert "the wrong derivative was caught: ['grad', 'derivative'" in out or "caught" in out
+
+
+def test_flax_mlp_trains_and_matches_jax_nn():
+    pytest.importorskip("flax")
+    pytest.importorskip("sklearn")
+    out = run_example("flax_mlp.py", "--activation", "gelu", "--epochs", "4")
+    line = next(s for s in out.splitlines() if s.startswith("test accuracy"))
+    acc = [float(t.strip(",")) for t in line.split() if t[0].isdigit()]
+    assert len(acc) == 2 and min(acc) > 0.85, line
+    gap = float(next(s for s in out.splitlines() if "max |loss difference|" in s).split()[-1])
+    assert gap < 1e-3
+
+
+def test_data_parallel_matches_single_device():
+    out = run_example("data_parallel.py")
+    assert "devices: 8" in out
+    assert "sharded step matches the single-device step" in out

@@ -22,7 +22,7 @@ def mesh():
 
 
 def loss(f):
-    return lambda x: jnp.sum(f(x) * jnp.sin(x))
+    return lambda x: jnp.sum(jnp.sin(f(x)))
 
 
 @pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
@@ -36,13 +36,13 @@ def test_sharded_jit_and_shard_map_match_one_device(spec: Spec, mesh):
     v = jax.jit(spec.bound)(sharded)
     g = jax.jit(jax.grad(loss(spec.bound)))(sharded)
     assert len(v.sharding.device_set) == 8
-    chex.assert_trees_all_close(v, want_v, rtol=1e-6)
-    chex.assert_trees_all_close(g, want_g, rtol=1e-6, atol=1e-7)
+    chex.assert_trees_all_close(v, want_v, rtol=1e-5, atol=1e-7)
+    chex.assert_trees_all_close(g, want_g, rtol=1e-5, atol=1e-7)
 
     spec_in = PartitionSpec("batch")
     smapped = jax.shard_map(spec.bound, mesh=mesh, in_specs=spec_in, out_specs=spec_in)
-    chex.assert_trees_all_close(jax.jit(smapped)(sharded), want_v, rtol=1e-6)
+    chex.assert_trees_all_close(jax.jit(smapped)(sharded), want_v, rtol=1e-5, atol=1e-7)
     g_local = jax.shard_map(
         jax.grad(loss(spec.bound)), mesh=mesh, in_specs=spec_in, out_specs=spec_in
     )
-    chex.assert_trees_all_close(jax.jit(g_local)(sharded), want_g, rtol=1e-6, atol=1e-7)
+    chex.assert_trees_all_close(jax.jit(g_local)(sharded), want_g, rtol=1e-5, atol=1e-7)

@@ -16,9 +16,12 @@ CASES = [(s.name, s) for s in REGISTRY]
 
 def _x(spec):
     lo, hi = spec.domain
-    shape = (3, 5) if spec.kind == "normalizer" else (15,)
-    # Avoid kinks: a grid offset by an irrational step.
-    return jnp.linspace(lo + 0.0123, hi - 0.0456, 15, dtype=jnp.float32).reshape(shape)
+    shape = (3, 6) if spec.kind != "elementwise" else (18,)
+    # Avoid kinks: a grid offset by an irrational step, shuffled so rows are not sorted.
+    x = jnp.linspace(lo + 0.0123, hi - 0.0456, 18, dtype=jnp.float32)
+    return x[jnp.array([5, 11, 2, 17, 8, 14, 0, 9, 3, 16, 6, 12, 1, 15, 7, 10, 4, 13])].reshape(
+        shape
+    )
 
 
 class VariantsTest(chex.TestCase):
@@ -28,17 +31,19 @@ class VariantsTest(chex.TestCase):
     @parameterized.named_parameters(*CASES)
     def test_value_and_grad_match_reference_under_variant(self, spec):
         x = _x(spec)
-        w = jnp.cos(x)
 
         def loss(f):
-            return lambda v: jnp.sum(f(v) * w)
+            return lambda v: jnp.sum(jnp.sin(f(v)))
 
         ours = self.variant(spec.bound)(x)
         ref = self.variant(spec.bound_reference)(x)
-        chex.assert_trees_all_close(ours, ref, rtol=2e-6, atol=1e-7)
+        # The plain formula is itself off by several float32 ulps in places (1 + tanh
+        # cancels, x - log(sum(exp)) rounds): the cross-check is loose, the self-check tight.
+        chex.assert_trees_all_close(ours, ref, rtol=2e-5, atol=1e-6)
         chex.assert_trees_all_close(ours, spec.bound(x), rtol=2e-6, atol=1e-7)
         g = self.variant(jax.grad(loss(spec.bound)))(x)
         g_ref = self.variant(jax.grad(loss(spec.bound_reference)))(x)
-        chex.assert_trees_all_close(g, g_ref, rtol=1e-5, atol=1e-6)
+        chex.assert_trees_all_close(g, g_ref, rtol=2e-5, atol=1e-6)
+        chex.assert_trees_all_close(g, jax.grad(loss(spec.bound))(x), rtol=2e-6, atol=1e-7)
         chex.assert_shape(g, x.shape)
         chex.assert_type(g, jnp.float32)

@@ -125,10 +125,12 @@ def measure(
     truth_derivative: Callable[[jax.Array], jax.Array] | None,
     x: np.ndarray,
     derivative_abs: bool = False,
+    value_abs: bool = False,
 ) -> tuple[UlpStats, UlpStats | None]:
     """Ulp statistics of ``fn`` and of its reverse-mode derivative ``jax.grad`` at every
     entry of ``x`` (one dtype), against float64 truths (run under ``jax_enable_x64``).
-    With ``derivative_abs`` the derivative error is absolute, in units of eps."""
+    With ``derivative_abs`` (``value_abs``) the derivative (value) error is absolute, in
+    units of eps."""
     dtype = x.dtype
     xj = jnp.asarray(x)
     value = np.asarray(jax.jit(fn)(xj).astype(jnp.float32 if dtype.itemsize < 8 else dtype))
@@ -141,7 +143,8 @@ def measure(
     # the flushed input is accepted too, whichever is closer.
     flush = np.abs(x64) < float(np.finfo(np.float32).smallest_normal)
     x_ftz = np.where(flush, np.copysign(0.0, x64), x64)
-    vstats = _stats(x, value, _closer(value, truth_value, x64, x_ftz, flush), dtype)
+    vref = _closer(value, truth_value, x64, x_ftz, flush)
+    vstats = _stats(x, value, vref, dtype, absolute=value_abs)
     dstats = None
     if truth_derivative is not None:
         dref = _closer(grad, truth_derivative, x64, x_ftz, flush)
@@ -162,6 +165,13 @@ def _closer(
             return ref
         ref_ftz = np.asarray(truth(jnp.asarray(x_ftz)), dtype=np.float64)
     a = np.asarray(actual, dtype=np.float64)
+
+    def dist(r: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            same = (a == r) | (np.isnan(a) & np.isnan(r))
+            d = np.abs(a - r)
+            return np.where(same, 0.0, np.where(np.isnan(d), np.inf, d))
+
     with np.errstate(invalid="ignore"):
-        use_ftz = flush & (np.abs(a - ref_ftz) < np.abs(a - ref))
+        use_ftz = flush & (dist(ref_ftz) < dist(ref))
     return np.where(use_ftz, ref_ftz, ref)

@@ -23,8 +23,12 @@ __all__ = [
     "Select",
     "activation",
     "as_float_array",
+    "as_mask",
     "compute_dtype",
     "default_float_dtype",
+    "normalize_axes",
+    "select_tangent",
+    "single_axis",
 ]
 
 _SCALAR_TYPES = (bool, int, float, np.generic)
@@ -123,6 +127,8 @@ def _scale(factor: ArrayLike, t: Array) -> Array:
 def _apply(partial: Partial, t: Array) -> Array:
     if isinstance(partial, Select):
         on_true, on_false = partial.on_true, partial.on_false
+        if _is_constant(on_true) and _is_constant(on_false) and on_true == on_false:
+            return _scale(on_true, t)  # a constant derivative keeps nothing
 
         # Under jax.checkpoint the constants of the select (a broadcast zero, say) are
         # rebuilt in the backward pass instead of being saved: reverse mode keeps the
@@ -136,6 +142,11 @@ def _apply(partial: Partial, t: Array) -> Array:
             return select(partial.pred, t)
         return select(partial.pred, t, on_true, on_false)
     return _scale(partial, t)
+
+
+def select_tangent(pred: Array, t: Array) -> Array:
+    """``where(pred, t, 0)`` for a tangent, keeping only ``pred`` for reverse mode."""
+    return _apply(Select(pred, 1.0, 0.0), t)
 
 
 def _is_constant(v: Any) -> bool:
@@ -182,7 +193,13 @@ def _make_core(
                 if not isinstance(partial, Select):
                     partial = jnp.asarray(partial).astype(y.dtype)
                 term = _apply(partial, t.astype(y.dtype))
+            elif not isinstance(partial, Select) and primals[i].shape == y.shape:
+                # An input-sized parameter (glu's gate): like x, keep the residual in the
+                # output dtype; nothing is summed over broadcast axes.
+                term = jnp.asarray(partial).astype(y.dtype) * t.astype(y.dtype)
             else:
+                # A broadcast parameter: its cotangent is summed over the broadcast axes, so
+                # keep the compute dtype (float32 for 16-bit inputs) for that sum.
                 cd = xc.dtype
                 if isinstance(partial, Select):
                     term = _apply(partial, t.astype(cd)).astype(y.dtype)
@@ -202,6 +219,7 @@ def activation(
     *,
     derivative: Callable[..., Any],
     name: str | None = None,
+    static_argnames: Sequence[str] = (),
 ) -> Any:
     r"""Turn a forward formula and its analytic derivative into a jitted ``custom_jvp`` activation.
 
@@ -232,39 +250,61 @@ def activation(
       Array([0., 2., 4.], dtype=float32)
     """
     if fn is None:
-        return functools.partial(activation, derivative=derivative, name=name)
+        return functools.partial(
+            activation, derivative=derivative, name=name, static_argnames=static_argnames
+        )
     fn_name = name or getattr(fn, "__name__", "activation")
     sig = inspect.signature(fn)
-    param_names = list(sig.parameters)[1:]
-    core = _make_core(fn, derivative, len(param_names))
+    static_names = list(static_argnames)
+    names = [n for n in sig.parameters if n not in static_names]
+    nparams = len(names) - 1
 
-    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Array]:
+    @functools.cache
+    def compiled(static: tuple[tuple[str, Any], ...]) -> tuple[Callable[..., Array], ...]:
+        """The jitted custom_jvp function and derivative for one setting of the static args."""
+        kw = dict(static)
+        f = functools.partial(fn, **kw) if kw else fn
+        d = functools.partial(derivative, **kw) if kw else derivative
+        core = _make_core(f, d, nparams)
+
+        @jax.jit
+        def deriv(x: Array, *params: Array) -> Array:
+            cd = compute_dtype(x.dtype)
+            shape = jnp.broadcast_shapes(x.shape, *(p.shape for p in params))
+            partials = d(x.astype(cd), *(p.astype(cd) for p in params))
+            dx = partials[0] if nparams else partials
+            if isinstance(dx, Select):
+                dx = dx.materialize(cd)
+            return jnp.broadcast_to(dx, shape).astype(x.dtype)
+
+        return jax.jit(core), deriv
+
+    def prepare(
+        args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Array], tuple[tuple[str, Any], ...]]:
         try:
             bound = sig.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{fn_name}: {e}") from None
         bound.apply_defaults()
-        names = list(sig.parameters)
-        return _match_rank([as_float_array(fn_name, bound.arguments[n], n) for n in names])
-
-    jitted = jax.jit(core)
+        arrays = _match_rank([as_float_array(fn_name, bound.arguments[n], n) for n in names])
+        static = tuple((n, bound.arguments[n]) for n in static_names)
+        try:
+            hash(static)
+        except TypeError:
+            raise TypeError(
+                f"{fn_name}: keyword arguments {static_names} must be hashable"
+            ) from None
+        return arrays, static
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Array:
-        return jitted(*prepare(args, kwargs))
-
-    @jax.jit
-    def _derivative(x: Array, *params: Array) -> Array:
-        cd = compute_dtype(x.dtype)
-        shape = jnp.broadcast_shapes(x.shape, *(p.shape for p in params))
-        partials = derivative(x.astype(cd), *(p.astype(cd) for p in params))
-        dx = partials[0] if param_names else partials
-        if isinstance(dx, Select):
-            dx = dx.materialize(cd)
-        return jnp.broadcast_to(dx, shape).astype(x.dtype)
+        arrays, static = prepare(args, kwargs)
+        return compiled(static)[0](*arrays)
 
     def derivative_fn(*args: Any, **kwargs: Any) -> Array:
-        return _derivative(*prepare(args, kwargs))
+        arrays, static = prepare(args, kwargs)
+        return compiled(static)[1](*arrays)
 
     derivative_fn.__name__ = fn_name
     derivative_fn.__qualname__ = fn_name
@@ -275,3 +315,55 @@ def activation(
     )
     cast(Any, wrapper).derivative = derivative_fn
     return cast(Activation, wrapper)
+
+
+def normalize_axes(fn_name: str, axis: Any, ndim: int) -> tuple[int, ...]:
+    """Validate ``axis`` (int, tuple of ints or None) for an array of rank ``ndim``."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
+        axes: tuple[Any, ...] = (axis,)
+    elif isinstance(axis, tuple | list) and all(
+        isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axis
+    ):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{fn_name}: `axis` must be an int, a tuple of ints or None, got {axis!r}")
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{fn_name}: axis {a} is out of range for an input of rank {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn_name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def as_mask(fn_name: str, where: Any, shape: tuple[int, ...]) -> Array | None:
+    """Validate a ``where`` mask and broadcast it to ``shape`` (``ValueError`` if it cannot)."""
+    if where is None:
+        return None
+    if not isinstance(where, jax.Array | np.ndarray | np.generic | bool):
+        raise TypeError(
+            f"{fn_name}: `where` must be a boolean array or None, got {type(where).__name__}"
+        )
+    mask = jnp.asarray(where)
+    if not jnp.issubdtype(mask.dtype, jnp.bool_):
+        raise TypeError(f"{fn_name}: `where` must have a boolean dtype, got {mask.dtype}")
+    problem = f"{fn_name}: `where` of shape {mask.shape} does not broadcast to the input shape"
+    if mask.ndim > len(shape):
+        raise ValueError(f"{problem} {shape}")
+    mask = mask.reshape((1,) * (len(shape) - mask.ndim) + mask.shape)
+    try:
+        fits = jnp.broadcast_shapes(mask.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{problem} {shape}")
+    return jnp.broadcast_to(mask, shape)
+
+
+def single_axis(fn_name: str, axis: Any, ndim: int) -> int:
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
+        raise TypeError(f"{fn_name}: `axis` must be a single int, got {axis!r}")
+    return normalize_axes(fn_name, axis, ndim)[0]

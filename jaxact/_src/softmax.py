@@ -12,59 +12,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact._src.core import as_float_array, compute_dtype
+from jaxact._src.core import as_float_array, as_mask, compute_dtype, normalize_axes, single_axis
 
 Axis = int | tuple[int, ...] | None
-
-
-def normalize_axes(fn_name: str, axis: Any, ndim: int) -> tuple[int, ...]:
-    """Validate ``axis`` (int, tuple of ints or None) for an array of rank ``ndim``."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
-        axes: tuple[Any, ...] = (axis,)
-    elif isinstance(axis, tuple | list) and all(
-        isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axis
-    ):
-        axes = tuple(axis)
-    else:
-        raise TypeError(f"{fn_name}: `axis` must be an int, a tuple of ints or None, got {axis!r}")
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{fn_name}: axis {a} is out of range for an input of rank {ndim}")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{fn_name}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
-
-
-def as_mask(fn_name: str, where: Any, shape: tuple[int, ...]) -> Array | None:
-    """Validate a ``where`` mask and broadcast it to ``shape`` (``ValueError`` if it cannot)."""
-    if where is None:
-        return None
-    if not isinstance(where, jax.Array | np.ndarray | np.generic | bool):
-        raise TypeError(
-            f"{fn_name}: `where` must be a boolean array or None, got {type(where).__name__}"
-        )
-    mask = jnp.asarray(where)
-    if not jnp.issubdtype(mask.dtype, jnp.bool_):
-        raise TypeError(f"{fn_name}: `where` must have a boolean dtype, got {mask.dtype}")
-    problem = f"{fn_name}: `where` of shape {mask.shape} does not broadcast to the input shape"
-    if mask.ndim > len(shape):
-        raise ValueError(f"{problem} {shape}")
-    mask = mask.reshape((1,) * (len(shape) - mask.ndim) + mask.shape)
-    try:
-        fits = jnp.broadcast_shapes(mask.shape, shape) == tuple(shape)
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{problem} {shape}")
-    return jnp.broadcast_to(mask, shape)
 
 
 def _acc_dtype(dtype: Any) -> Any:
@@ -151,12 +104,6 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     return _softmax_jit(xa, axes, as_mask("softmax", where, xa.shape))
 
 
-def _single_axis(fn_name: str, axis: Any, ndim: int) -> int:
-    if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
-        raise TypeError(f"{fn_name}: `axis` must be a single int, got {axis!r}")
-    return normalize_axes(fn_name, axis, ndim)[0]
-
-
 def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
     r"""The full Jacobian of :func:`softmax` along one axis.
 
@@ -179,7 +126,7 @@ def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
              [-0.25,  0.25]], dtype=float32)
     """
     xa = as_float_array("softmax_jacobian", x)
-    ax = _single_axis("softmax_jacobian", axis, xa.ndim)
+    ax = single_axis("softmax_jacobian", axis, xa.ndim)
     return _softmax_jacobian(jnp.moveaxis(xa, ax, -1))
 
 
@@ -197,10 +144,20 @@ def _softmax_jacobian(x: Array) -> Array:
     return jac.astype(x.dtype)
 
 
+def _public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
+    """Evaluate the custom_jvp rule of ``fn`` (the rule itself: one source of truth)."""
+    xa = as_float_array(fn_name, x)
+    ta = as_float_array(fn_name, tangent, "tangent")
+    if ta.shape != xa.shape:
+        raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
+    fn(xa, **kwargs)  # validates axis and where with the activation's own messages
+    return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
+
+
 def softmax_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The Jacobian-vector product of :func:`softmax`, the rule its ``custom_jvp`` uses.
+    r"""The Jacobian-vector product of :func:`softmax`: the rule its ``custom_jvp`` uses.
 
     .. math:: \dot s = s \odot (\dot x - \langle s, \dot x \rangle)
 
@@ -217,17 +174,304 @@ def softmax_jvp(
       >>> jaxact.derivatives.softmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array([ 0.25, -0.25], dtype=float32)
     """
-    xa = as_float_array("softmax_jvp", x)
-    ta = as_float_array("softmax_jvp", tangent, "tangent")
-    if ta.shape != xa.shape:
-        raise ValueError(f"softmax_jvp: tangent shape {ta.shape} differs from x shape {xa.shape}")
-    axes = normalize_axes("softmax_jvp", axis, xa.ndim)
-    mask = as_mask("softmax_jvp", where, xa.shape)
-    return _softmax_jvp_jit(xa, ta, axes, mask)
+    return _public_jvp("softmax_jvp", softmax, x, tangent, axis=axis, where=where)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _softmax_jvp_jit(x: Array, t: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
-    s = _softmax(_masked(x, mask), axes)
-    t = t if mask is None else jnp.where(mask, t, 0)
-    return softmax_tangent(s, t, axes)
+# --------------------------------------------------------------------------- log_softmax
+
+
+def _lse_parts(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array, Array]:
+    """(m, log sum exp(x - m), e) with log1p of the sum of the non-maximal terms: the maximum
+    contributes exactly 1, so log_softmax of a confident row keeps its tiny negatives."""
+    e, m = _shifted(xc, axes)
+    top = xc == jnp.max(xc, axis=axes, keepdims=True)
+    rest = jnp.sum(jnp.where(top, 0, e), axis=axes, keepdims=True)
+    ties = jnp.sum(top, axis=axes, keepdims=True).astype(xc.dtype) - 1
+    return m, jnp.log1p(rest + ties), e
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
+    xc = x.astype(_acc_dtype(x.dtype))
+    m, lse, _ = _lse_parts(xc, axes)
+    mx = jnp.max(xc, axis=axes, keepdims=True)
+    y = (xc - m) - lse
+    # All -inf (fully masked): -inf. A +inf entry takes all the mass (the limit).
+    n_inf = jnp.sum(xc == jnp.inf, axis=axes, keepdims=True).astype(xc.dtype)
+    y = jnp.where(mx == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log(n_inf), -jnp.inf), y)
+    y = jnp.where(mx == -jnp.inf, -jnp.inf, y)
+    return y.astype(x.dtype)
+
+
+@_log_softmax.defjvp
+def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
+    (x,), (t,) = primals, tangents
+    s = _softmax(x, axes)
+    t = t.astype(s.dtype)
+    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=_acc_dtype(s.dtype))
+    return _log_softmax(x, axes), t - dot.astype(s.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _log_softmax_jit(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
+    return _log_softmax(_masked(x, mask), axes)
+
+
+def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+    r"""Log-softmax along ``axis``, with its own analytic JVP.
+
+    .. math::
+      y_i = x_i - \log\sum_j e^{x_j}, \qquad
+      \frac{\partial y_i}{\partial x_j} = \delta_{ij} - s_j, \qquad
+      \dot y = \dot x - \langle \mathrm{softmax}(x), \dot x \rangle.
+
+    The normalizer is :math:`m + \mathrm{log1p}(\sum_{x_j < m} e^{x_j - m} + \#\{x_j = m\}
+    - 1)` with :math:`m` the maximum, so the log-probability of a confident class keeps its
+    tiny negative value (``jax.nn`` rounds it to 0). 16-bit inputs are computed in float32
+    (``jax.nn``'s float16 gradient is NaN for rows of :math:`2^{16}` entries). Masked entries
+    (``where`` False) and fully masked rows give :math:`-\infty` with zero, finite gradients.
+    Reverse mode keeps one array (the softmax).
+
+    Args:
+      x: input array.
+      axis: an int, a tuple of ints, or None (all axes).
+      where: optional boolean mask, broadcastable to ``x``.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Examples:
+      >>> jaxact.log_softmax(jnp.array([0.0, 0.0]))
+      Array([-0.6931472, -0.6931472], dtype=float32)
+      >>> jaxact.log_softmax(jnp.array([40.0, 0.0]))
+      Array([-4.248354e-18, -4.000000e+01], dtype=float32)
+    """
+    xa = as_float_array("log_softmax", x)
+    axes = normalize_axes("log_softmax", axis, xa.ndim)
+    return _log_softmax_jit(xa, axes, as_mask("log_softmax", where, xa.shape))
+
+
+def log_softmax_jvp(
+    x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
+) -> Array:
+    r"""The JVP of :func:`log_softmax`: :math:`\dot y = \dot x - \langle s, \dot x\rangle`.
+
+    Args:
+      x: input array.
+      tangent: the input tangent, of the shape of ``x``.
+      axis: as for :func:`log_softmax`.
+      where: as for :func:`log_softmax`.
+
+    Returns:
+      The output tangent, of the shape and dtype of ``x``.
+
+    Examples:
+      >>> jaxact.derivatives.log_softmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
+      Array([ 0.5, -0.5], dtype=float32)
+    """
+    return _public_jvp("log_softmax_jvp", log_softmax, x, tangent, axis=axis, where=where)
+
+
+# --------------------------------------------------------------------------- softmin
+
+
+def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
+    r"""Softmin along ``axis``: :func:`softmax` of :math:`-x`.
+
+    .. math::
+      s_i = \frac{e^{-x_i}}{\sum_j e^{-x_j}}, \qquad
+      \frac{\partial s_i}{\partial x_j} = -s_i(\delta_{ij} - s_j), \qquad
+      \dot s = -s \odot (\dot x - \langle s, \dot x \rangle).
+
+    Masks, extremes and memory behave as for :func:`softmax`.
+
+    Args:
+      x: input array.
+      axis: an int, a tuple of ints, or None (all axes).
+      where: optional boolean mask, broadcastable to ``x``.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Examples:
+      >>> jaxact.softmin(jnp.array([1.0, 2.0, 3.0]))
+      Array([0.66524094, 0.24472848, 0.09003057], dtype=float32)
+    """
+    xa = as_float_array("softmin", x)
+    axes = normalize_axes("softmin", axis, xa.ndim)
+    return _softmax_jit(-xa, axes, as_mask("softmin", where, xa.shape))
+
+
+def softmin_jvp(
+    x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
+) -> Array:
+    r"""The JVP of :func:`softmin`: :math:`\dot s = -s \odot (\dot x - \langle s, \dot x\rangle)`.
+
+    Args:
+      x: input array.
+      tangent: the input tangent, of the shape of ``x``.
+      axis: as for :func:`softmin`.
+      where: as for :func:`softmin`.
+
+    Returns:
+      The output tangent, of the shape and dtype of ``x``.
+
+    Examples:
+      >>> jaxact.derivatives.softmin_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
+      Array([-0.25,  0.25], dtype=float32)
+    """
+    return _public_jvp("softmin_jvp", softmin, x, tangent, axis=axis, where=where)
+
+
+# --------------------------------------------------------------------------- logsumexp
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _logsumexp_b(a: Array, b: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """(log|sum b e^a|, sign) along axes, keepdims; b already broadcast to a."""
+    ac = a.astype(_acc_dtype(a.dtype))
+    bc = b.astype(ac.dtype)
+    e, m = _shifted(ac, axes)
+    total = jnp.sum(bc * e, axis=axes, keepdims=True)
+    sign = jnp.sign(total)
+    mx = jnp.max(ac, axis=axes, keepdims=True)
+    y = m + jnp.log(jnp.abs(total))
+    y = jnp.where(mx == jnp.inf, jnp.where(total > 0, jnp.inf, jnp.nan), y)
+    return y.astype(a.dtype), sign.astype(a.dtype)
+
+
+@_logsumexp_b.defjvp
+def _logsumexp_b_jvp(
+    axes: tuple[int, ...], primals: Any, tangents: Any
+) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
+    (a, b), (ta, tb) = primals, tangents
+    y, sign = _logsumexp_b(a, b, axes)
+    ac = a.astype(_acc_dtype(a.dtype))
+    e, _ = _shifted(ac, axes)
+    total = jnp.sum(b.astype(ac.dtype) * e, axis=axes, keepdims=True)
+    w = (e / jnp.where(total == 0, 1, total)).astype(a.dtype)  # e^(a - y) * sign
+    acc = _acc_dtype(a.dtype)
+    dy = jnp.sum(b * w * ta.astype(a.dtype), axis=axes, keepdims=True, dtype=acc)
+    dy = dy + jnp.sum(w * tb.astype(a.dtype), axis=axes, keepdims=True, dtype=acc)
+    return (y, sign), (dy.astype(a.dtype), jnp.zeros_like(sign))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
+def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
+    ac = a.astype(_acc_dtype(a.dtype))
+    m, lse, _ = _lse_parts(ac, axes)
+    mx = jnp.max(ac, axis=axes, keepdims=True)
+    y = jnp.where(mx == -jnp.inf, -jnp.inf, jnp.where(mx == jnp.inf, jnp.inf, m + lse))
+    return y.astype(a.dtype)
+
+
+@_logsumexp.defjvp
+def _logsumexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
+    (a,), (t,) = primals, tangents
+    s = _softmax(a, axes)
+    dot = jnp.sum(s * t.astype(s.dtype), axis=axes, keepdims=True, dtype=_acc_dtype(s.dtype))
+    return _logsumexp(a, axes), dot.astype(s.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _logsumexp_jit(
+    a: Array,
+    b: Array | None,
+    axes: tuple[int, ...],
+    keepdims: bool,
+    return_sign: bool,
+    mask: Array | None,
+) -> Any:
+    a = _masked(a, mask)
+    if b is None:
+        y = _logsumexp(a, axes)
+        sign = jnp.where(y == -jnp.inf, 0, 1).astype(y.dtype)
+    else:
+        if mask is not None:
+            b = jnp.where(mask, b, 0)
+        y, sign = _logsumexp_b(a, b, axes)
+        if not return_sign:
+            y = jnp.where(sign < 0, jnp.nan, y)
+    if not keepdims:
+        y, sign = jnp.squeeze(y, axes), jnp.squeeze(sign, axes)
+    return (y, jax.lax.stop_gradient(sign)) if return_sign else y
+
+
+def logsumexp(
+    a: ArrayLike,
+    axis: Axis = None,
+    b: ArrayLike | None = None,
+    keepdims: bool = False,
+    return_sign: bool = False,
+    where: ArrayLike | None = None,
+) -> Array | tuple[Array, Array]:
+    r"""Log-sum-exp along ``axis`` (``jax.nn.logsumexp``'s signature), with an analytic JVP.
+
+    .. math::
+      y = \log\sum_i b_i e^{a_i}, \qquad
+      \frac{\partial y}{\partial a_i} = \frac{b_i e^{a_i}}{\sum_j b_j e^{a_j}}, \qquad
+      \frac{\partial y}{\partial b_i} = \frac{e^{a_i}}{\sum_j b_j e^{a_j}}.
+
+    Without ``b``, evaluated as :math:`m + \mathrm{log1p}(\cdot)` of the non-maximal terms
+    (exact when one term dominates). An empty or fully masked reduction gives
+    :math:`-\infty` with zero, finite gradients (``jax.nn``'s gradient is NaN). With
+    ``return_sign`` it returns ``(log|sum|, sign)``; otherwise a negative sum gives NaN.
+    Reverse mode keeps one array (the softmax weights).
+
+    Args:
+      a: input array.
+      axis: an int, a tuple of ints, or None (all axes, the default).
+      b: optional weights, broadcastable to ``a`` (differentiable).
+      keepdims: keep the reduced axes with size 1.
+      return_sign: also return the sign of the sum.
+      where: optional boolean mask, broadcastable to ``a``; False entries are left out.
+
+    Returns:
+      The reduction (and its sign with ``return_sign``), of the dtype of ``a``.
+
+    Examples:
+      >>> jaxact.logsumexp(jnp.array([0.0, 0.0]))
+      Array(0.6931472, dtype=float32)
+      >>> jaxact.logsumexp(jnp.array([-jnp.inf, -jnp.inf]))
+      Array(-inf, dtype=float32)
+      >>> jaxact.logsumexp(jnp.array([1.0, 1.0]), b=jnp.array([1.0, -2.0]), return_sign=True)
+      (Array(1., dtype=float32), Array(-1., dtype=float32))
+    """
+    aa = as_float_array("logsumexp", a, "a")
+    axes = normalize_axes("logsumexp", axis, aa.ndim)
+    mask = as_mask("logsumexp", where, aa.shape)
+    bb = None
+    if b is not None:
+        bb = as_float_array("logsumexp", b, "b")
+        if bb.ndim > aa.ndim:
+            raise ValueError(f"logsumexp: `b` of shape {bb.shape} does not broadcast to {aa.shape}")
+        bb = bb.reshape((1,) * (aa.ndim - bb.ndim) + bb.shape)
+        try:
+            bb = jnp.broadcast_to(bb, aa.shape)
+        except ValueError:
+            raise ValueError(
+                f"logsumexp: `b` of shape {bb.shape} does not broadcast to {aa.shape}"
+            ) from None
+    return _logsumexp_jit(aa, bb, axes, bool(keepdims), bool(return_sign), mask)
+
+
+def logsumexp_jvp(
+    a: ArrayLike, tangent: ArrayLike, axis: Axis = None, where: ArrayLike | None = None
+) -> Array:
+    r"""The JVP of :func:`logsumexp` in ``a``: :math:`\dot y = \langle \mathrm{softmax}(a),
+    \dot a\rangle`.
+
+    Args:
+      a: input array.
+      tangent: the input tangent, of the shape of ``a``.
+      axis: as for :func:`logsumexp`.
+      where: as for :func:`logsumexp`.
+
+    Returns:
+      The output tangent, of the reduced shape.
+
+    Examples:
+      >>> jaxact.derivatives.logsumexp_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
+      Array(0.5, dtype=float32)
+    """
+    return _public_jvp("logsumexp_jvp", logsumexp, a, tangent, axis=axis, where=where)

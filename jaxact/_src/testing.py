@@ -63,9 +63,9 @@ def _max_err(a: Any, b: Any, rtol: float, atol: float) -> tuple[bool, str]:
 
 def _default_points(domain: tuple[float, float], kinks: Sequence[float], kind: str) -> np.ndarray:
     lo, hi = domain
-    if kind == "normalizer":
+    if kind != "elementwise":
         rng = np.random.default_rng(0)
-        return rng.uniform(lo, hi, size=(8, 5))
+        return rng.uniform(lo, hi, size=(8, 6))
     x = np.linspace(lo, hi, 97)
     for k in kinks:
         x = x[np.abs(x - k) > 1e-2 * max(1.0, abs(k))]
@@ -73,7 +73,7 @@ def _default_points(domain: tuple[float, float], kinks: Sequence[float], kind: s
 
 
 def _grad_fn(f: Fn, kind: str) -> Fn:
-    if kind == "normalizer":
+    if kind != "elementwise":
         return jax.vmap(jax.jacrev(f))
     return jax.vmap(jax.grad(f))
 
@@ -86,6 +86,7 @@ def check_activation(
     points: Any = None,
     domain: tuple[float, float] = (-4.0, 4.0),
     kinks: Sequence[tuple[float, float]] = (),
+    kinks2: Sequence[float] = (),
     kind: str = "elementwise",
     name: str | None = None,
     rtol: float = 1e-9,
@@ -117,7 +118,10 @@ def check_activation(
         (rows of 5 uniform logits for normalizers).
       domain: the interval of the default grid.
       kinks: ``(x, f'(x))`` pairs: the derivative convention at each kink.
-      kind: ``"elementwise"``, or ``"normalizer"`` for a function of rows (last axis).
+      kinks2: points where only the second derivative jumps (kept out of the default grid,
+        since finite differences of order 2 straddle them).
+      kind: ``"elementwise"``, or any other name for a function of rows (last axis),
+        checked through ``jacrev`` per row.
       name: the name used in the report.
       rtol, atol: float64 tolerances for the value, grad and derivative comparisons.
       order: the order for ``check_grads``.
@@ -133,7 +137,7 @@ def check_activation(
       True
     """
     report = CheckReport(name or getattr(fn, "__name__", repr(fn)))
-    kink_xs = [k for k, _ in kinks]
+    kink_xs = [k for k, _ in kinks] + list(kinks2)
     pts = np.asarray(
         _default_points(domain, kink_xs, kind) if points is None else points, dtype=np.float64
     )
@@ -162,7 +166,10 @@ def check_activation(
             _run(report, f"kink@{k}", kink_check)
 
     x32 = jnp.asarray(pts, dtype=jnp.float32)
-    tol32 = dict(rtol=4 * float(jnp.finfo(jnp.float32).eps), atol=1e-30)
+    # Fusion and FMA contraction change roundings under jit: agreement to 1e-4 relative
+    # catches real divergence (another branch, a stale constant) without flagging the
+    # float32 tails where one ulp of an exponent's argument is 100 ulps of the result.
+    tol32 = dict(rtol=1e-4, atol=1e-30)
 
     def jit_check() -> tuple[bool, str]:
         with jax.disable_jit():
