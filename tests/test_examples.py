@@ -35,7 +35,7 @@ def test_custom_activation_catches_the_wrong_derivative():
     out = run_example("custom_activation.py")
     assert "check_activation(softsign_glu): PASS" in out
     assert "check_activation(broken): FAIL" in out
-    assert "the wrong derivative was caught: ['grad', 'derivative'" in out or "caught" in out
+    assert "the wrong derivative was caught: ['grad'" in out
 
 
 def test_flax_mlp_trains_and_matches_jax_nn():
