@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -43,3 +45,17 @@ def test_unknown_names_and_dtypes_exit_2_with_one_line():
 def test_help():
     r = run("--help")
     assert r.returncode == 0 and "--only" in r.stdout and "--json" in r.stdout
+
+
+def test_plot_writes_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = run("plot", "--out", str(tmp_path), "--only", "relu,gelu,softmax")
+    assert r.returncode == 0, r.stderr
+    for name in ("relu", "gelu", "softmax", "gallery"):
+        png = tmp_path / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_unknown_name_exits_2():
+    r = run("plot", "--out", "unused", "--only", "nope")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

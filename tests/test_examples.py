@@ -53,3 +53,32 @@ def test_data_parallel_matches_single_device():
     out = run_example("data_parallel.py")
     assert "devices: 8" in out
     assert "sharded step matches the single-device step" in out
+
+
+def test_benchmark_quick_smoke(tmp_path):
+    out_json = tmp_path / "bench.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES.parent / "benchmarks" / "bench.py"),
+            "--quick",
+            "--only",
+            "relu,softmax",
+            "--dtype",
+            "float32",
+            "--reps",
+            "2",
+            "--json",
+            str(out_json),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| relu | float32 |" in r.stdout and "| softmax | float32 |" in r.stdout
+    import json
+
+    rows = json.loads(out_json.read_text())["rows"]
+    relu = next(row for row in rows if row["name"] == "relu")
+    assert relu["residual_bytes_per_elem"] == {"jaxact": 1.0, "jax.nn": 5.0}
