@@ -57,8 +57,9 @@ def _sig(z: Array) -> Array:
 
 
 def _dsig(z: Array) -> Array:
-    """sigma'(z) = e^-|z| / (1 + e^-|z|)^2: no cancellation in either tail."""
-    e = jnp.exp(-_abs(z))
+    """sigma'(z) = e^-|z| / (1 + e^-|z|)^2: no cancellation in either tail (e^-|z| is
+    written exactly as in ``_sig``, so XLA computes it once for value and derivative)."""
+    e = jnp.exp(jnp.where(z < 0, z, -z))
     return e / jnp.square(1 + e)
 
 
