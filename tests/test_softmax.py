@@ -136,3 +136,50 @@ def test_jvp_validates_its_inputs():
         derivatives.softmax_jvp(jnp.ones(3), jnp.ones(4))
     with pytest.raises(TypeError, match="softmax_jacobian"):
         derivatives.softmax_jacobian(jnp.ones((2, 3)), axis=(0, 1))
+
+
+def test_fully_masked_rows_across_the_family_have_zero_finite_gradients():
+    x = jnp.array([[1.0, jnp.nan, 3e38], [1.0, 2.0, 3.0]])
+    m = jnp.array([[False, False, False], [True, True, True]])
+    ls = jaxact.log_softmax(x, where=m)
+    assert bool(jnp.all(ls[0] == -jnp.inf)) and bool(jnp.isfinite(ls[1]).all())
+    lse = jaxact.logsumexp(x, axis=-1, where=m)
+    assert float(lse[0]) == -jnp.inf
+    for f in (
+        lambda v: jnp.sum(jnp.where(m, jaxact.log_softmax(v, where=m), 0.0)),
+        lambda v: jnp.sum(jnp.where(jnp.isfinite(y := jaxact.logsumexp(v, -1, where=m)), y, 0)),
+        lambda v: jnp.sum(jaxact.softmin(v, where=m) * jnp.arange(3.0)[None]),
+    ):
+        g = jax.grad(f)(x)
+        assert bool(jnp.isfinite(g).all())
+        chex.assert_trees_all_equal(g[0], jnp.zeros(3))
+    g = jax.grad(jaxact.logsumexp)(jnp.array([-jnp.inf, -jnp.inf]))
+    chex.assert_trees_all_equal(g, jnp.zeros(2))  # jax.nn gives NaN
+
+
+def test_log_softmax_float16_gradient_on_a_long_row_is_finite_and_right():
+    n = 1 << 16
+    x = jax.random.normal(jax.random.key(3), (n,)) * 4
+    w = jax.random.uniform(jax.random.key(4), (n,))
+    f = lambda v: jnp.sum(jaxact.log_softmax(v) * w.astype(v.dtype)).astype(jnp.float32)
+    g16 = jax.grad(f)(x.astype(jnp.float16))
+    g32 = jax.grad(f)(x)
+    assert bool(jnp.isfinite(g16).all())
+    np.testing.assert_allclose(
+        np.asarray(g16, np.float32), np.asarray(g32), atol=4e-3 * float(jnp.max(jnp.abs(g32)))
+    )
+
+
+def test_logsumexp_with_b_and_sign_matches_jax_nn():
+    a = jax.random.normal(jax.random.key(5), (3, 4))
+    b = jnp.array([1.0, -2.0, 0.5, 3.0])
+    for keepdims in (False, True):
+        got = jaxact.logsumexp(a, axis=1, b=b, keepdims=keepdims, return_sign=True)
+        want = jax.nn.logsumexp(a, axis=1, b=b[None], keepdims=keepdims, return_sign=True)
+        chex.assert_trees_all_close(got, want, rtol=1e-6)
+    ga = jax.grad(lambda v: jnp.sum(jaxact.logsumexp(v, axis=1, b=jnp.abs(b))))(a)
+    want = jax.grad(lambda v: jnp.sum(jax.nn.logsumexp(v, axis=1, b=jnp.abs(b)[None])))(a)
+    chex.assert_trees_all_close(ga, want, rtol=1e-6)
+    gb = jax.grad(lambda c: jnp.sum(jaxact.logsumexp(a, axis=1, b=c)))(jnp.abs(b))
+    want_b = jax.grad(lambda c: jnp.sum(jax.nn.logsumexp(a, axis=1, b=c[None])))(jnp.abs(b))
+    chex.assert_trees_all_close(gb, want_b, rtol=1e-6)
