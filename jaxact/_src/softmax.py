@@ -20,10 +20,6 @@ from jaxact._src.core import as_float_array, as_mask, compute_dtype, normalize_a
 Axis = int | tuple[int, ...] | None
 
 
-def _acc_dtype(dtype: Any) -> Any:
-    return compute_dtype(dtype)
-
-
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(exp(x - max), max) with the max made finite: all--inf rows give exp = 0 and
     a +inf entry gives 1 at the infinities and 0 elsewhere (the limit)."""
@@ -43,13 +39,13 @@ def softmax_tangent(s: Array, t: Array, axes: tuple[int, ...]) -> Array:
     the inner product accumulates in float32 for 16-bit inputs.
     """
     t = t.astype(s.dtype)
-    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=_acc_dtype(s.dtype))
+    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=compute_dtype(s.dtype))
     return s * (t - dot.astype(s.dtype))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    xc = x.astype(_acc_dtype(x.dtype))
+    xc = x.astype(compute_dtype(x.dtype))
     e, _ = _shifted(xc, axes)
     total = jnp.sum(e, axis=axes, keepdims=True)
     return (e / jnp.where(total == 0, 1, total)).astype(x.dtype)
@@ -132,7 +128,7 @@ def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
 
 @jax.jit
 def _softmax_jacobian(x: Array) -> Array:
-    cd = _acc_dtype(x.dtype)
+    cd = compute_dtype(x.dtype)
     e, _ = _shifted(x.astype(cd), (x.ndim - 1,))
     total = jnp.sum(e, axis=-1, keepdims=True)
     s = e / total
@@ -192,7 +188,7 @@ def _lse_parts(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array, Array]:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    xc = x.astype(_acc_dtype(x.dtype))
+    xc = x.astype(compute_dtype(x.dtype))
     m, lse, _ = _lse_parts(xc, axes)
     mx = jnp.max(xc, axis=axes, keepdims=True)
     y = (xc - m) - lse
@@ -208,7 +204,7 @@ def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tupl
     (x,), (t,) = primals, tangents
     s = _softmax(x, axes)
     t = t.astype(s.dtype)
-    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=_acc_dtype(s.dtype))
+    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=compute_dtype(s.dtype))
     return _log_softmax(x, axes), t - dot.astype(s.dtype)
 
 
@@ -329,7 +325,7 @@ def softmin_jvp(
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _logsumexp_b(a: Array, b: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(log|sum b e^a|, sign) along axes, keepdims; b already broadcast to a."""
-    ac = a.astype(_acc_dtype(a.dtype))
+    ac = a.astype(compute_dtype(a.dtype))
     bc = b.astype(ac.dtype)
     e, m = _shifted(ac, axes)
     total = jnp.sum(bc * e, axis=axes, keepdims=True)
@@ -346,11 +342,11 @@ def _logsumexp_b_jvp(
 ) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
     (a, b), (ta, tb) = primals, tangents
     y, sign = _logsumexp_b(a, b, axes)
-    ac = a.astype(_acc_dtype(a.dtype))
+    ac = a.astype(compute_dtype(a.dtype))
     e, _ = _shifted(ac, axes)
     total = jnp.sum(b.astype(ac.dtype) * e, axis=axes, keepdims=True)
     w = (e / jnp.where(total == 0, 1, total)).astype(a.dtype)  # e^(a - y) * sign
-    acc = _acc_dtype(a.dtype)
+    acc = compute_dtype(a.dtype)
     dy = jnp.sum(b * w * ta.astype(a.dtype), axis=axes, keepdims=True, dtype=acc)
     dy = dy + jnp.sum(w * tb.astype(a.dtype), axis=axes, keepdims=True, dtype=acc)
     return (y, sign), (dy.astype(a.dtype), jnp.zeros_like(sign))
@@ -358,7 +354,7 @@ def _logsumexp_b_jvp(
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
-    ac = a.astype(_acc_dtype(a.dtype))
+    ac = a.astype(compute_dtype(a.dtype))
     m, lse, _ = _lse_parts(ac, axes)
     mx = jnp.max(ac, axis=axes, keepdims=True)
     y = jnp.where(mx == -jnp.inf, -jnp.inf, jnp.where(mx == jnp.inf, jnp.inf, m + lse))
@@ -369,7 +365,7 @@ def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
 def _logsumexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (a,), (t,) = primals, tangents
     s = _softmax(a, axes)
-    dot = jnp.sum(s * t.astype(s.dtype), axis=axes, keepdims=True, dtype=_acc_dtype(s.dtype))
+    dot = jnp.sum(s * t.astype(s.dtype), axis=axes, keepdims=True, dtype=compute_dtype(s.dtype))
     return _logsumexp(a, axes), dot.astype(s.dtype)
 
 

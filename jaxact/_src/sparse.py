@@ -46,6 +46,18 @@ def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
     return jnp.where(has_nan, jnp.nan, p)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _apply_jit(core: Any, x: Array, axis: int, mask: Array | None) -> Array:
+    return jnp.moveaxis(core(jnp.moveaxis(_masked(x, mask), axis, -1)), -1, axis)
+
+
+def _along_axis(fn_name: str, core: Any, x: Any, axis: Any, where: Any) -> Array:
+    """Validate, mask (masked entries become -inf) and apply a last-axis core along ``axis``."""
+    xa = as_float_array(fn_name, x)
+    ax = single_axis(fn_name, axis, xa.ndim)
+    return _apply_jit(core, xa, ax, as_mask(fn_name, where, xa.shape))
+
+
 # --------------------------------------------------------------------------- sparsemax
 
 
@@ -71,11 +83,6 @@ def _sparsemax_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
     size = jnp.sum(support, axis=-1, keepdims=True, dtype=acc)
     mean = jnp.sum(t, axis=-1, keepdims=True, dtype=acc) / jnp.maximum(size, 1)
     return p, select_tangent(support, t - mean.astype(p.dtype))
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _sparsemax_jit(x: Array, axis: int, mask: Array | None) -> Array:
-    return jnp.moveaxis(_sparsemax(jnp.moveaxis(_masked(x, mask), axis, -1)), -1, axis)
 
 
 def sparsemax(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Array:
@@ -106,9 +113,7 @@ def sparsemax(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> A
       >>> jaxact.sparsemax(jnp.array([0.5, 0.2, 3.0]), where=jnp.array([True, True, False]))
       Array([0.65      , 0.34999996, 0.        ], dtype=float32)
     """
-    xa = as_float_array("sparsemax", x)
-    ax = single_axis("sparsemax", axis, xa.ndim)
-    return _sparsemax_jit(xa, ax, as_mask("sparsemax", where, xa.shape))
+    return _along_axis("sparsemax", _sparsemax, x, axis, where)
 
 
 def sparsemax_jvp(
@@ -170,11 +175,6 @@ def _entmax15_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
     return p, g * (t - coef)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _entmax15_jit(x: Array, axis: int, mask: Array | None) -> Array:
-    return jnp.moveaxis(_entmax15(jnp.moveaxis(_masked(x, mask), axis, -1)), -1, axis)
-
-
 def entmax15(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Array:
     r"""1.5-entmax: a sparse normalizer between softmax and sparsemax.
 
@@ -201,9 +201,7 @@ def entmax15(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Ar
       >>> jaxact.entmax15(jnp.array([4.0, 0.0, -1.0]))
       Array([1., 0., 0.], dtype=float32)
     """
-    xa = as_float_array("entmax15", x)
-    ax = single_axis("entmax15", axis, xa.ndim)
-    return _entmax15_jit(xa, ax, as_mask("entmax15", where, xa.shape))
+    return _along_axis("entmax15", _entmax15, x, axis, where)
 
 
 def entmax15_jvp(
