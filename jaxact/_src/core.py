@@ -173,9 +173,7 @@ def _make_core(
         xc, pc = upcast(x, params)
         return fn(xc, *pc).astype(x.dtype)
 
-    def core_jvp(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
-        x, *params = primals
-        y = core(x, *params)
+    def partials_of(x: Array, params: Sequence[Array]) -> tuple[Partial, ...]:
         xc, pc = upcast(x, params)
         result: Any = derivative(xc, *pc)
         partials: tuple[Partial, ...] = (result,) if nparams == 0 else tuple(result)
@@ -184,30 +182,49 @@ def _make_core(
                 f"derivative of {fn.__name__} returned {len(partials)} partials; "
                 f"expected {nparams + 1} (one for x and one per parameter)"
             )
-        out = None
-        for i, (partial, t) in enumerate(zip(partials, tangents, strict=True)):
-            if _is_zero(t):
-                continue
-            if i == 0:
-                # Keep the residual in the input dtype (bf16 saves 2 bytes per element).
-                if not isinstance(partial, Select):
-                    partial = jnp.asarray(partial).astype(y.dtype)
-                term = _apply(partial, t.astype(y.dtype))
-            elif not isinstance(partial, Select) and primals[i].shape == y.shape:
-                # An input-sized parameter (glu's gate): like x, keep the residual in the
-                # output dtype; nothing is summed over broadcast axes.
-                term = jnp.asarray(partial).astype(y.dtype) * t.astype(y.dtype)
-            else:
-                # A broadcast parameter: its cotangent is summed over the broadcast axes, so
-                # keep the compute dtype (float32 for 16-bit inputs) for that sum.
-                cd = xc.dtype
-                if isinstance(partial, Select):
-                    term = _apply(partial, t.astype(cd)).astype(y.dtype)
-                else:
-                    term = (partial * t.astype(cd)).astype(y.dtype)
-            out = term if out is None else out + term
-        if out is None:  # pragma: no cover - JAX does not call the rule with all-zero tangents
-            out = jnp.zeros_like(y)
+        return partials
+
+    def term(i: int, partial: Partial, t: Array, primals: Sequence[Array], y: Array) -> Array:
+        if i == 0:
+            # Keep the residual in the input dtype (bf16 saves 2 bytes per element).
+            if not isinstance(partial, Select):
+                partial = jnp.asarray(partial).astype(y.dtype)
+            return _apply(partial, t.astype(y.dtype))
+        if not isinstance(partial, Select) and primals[i].shape == y.shape:
+            # An input-sized parameter (glu's gate): like x, in the output dtype; nothing
+            # is summed over broadcast axes.
+            return jnp.asarray(partial).astype(y.dtype) * t.astype(y.dtype)
+        # A broadcast parameter: its cotangent is summed over the broadcast axes, so keep
+        # the compute dtype (float32 for 16-bit inputs) for that sum.
+        cd = compute_dtype(y.dtype)
+        if isinstance(partial, Select):
+            return _apply(partial, t.astype(cd)).astype(y.dtype)
+        return (partial * t.astype(cd)).astype(y.dtype)
+
+    def core_jvp(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
+        x, *params = primals
+        y = core(x, *params)
+        # Traced once for its structure and for the masks of piecewise-constant partials
+        # (reverse mode keeps those masks); the array partials it computes here are unused.
+        partials = partials_of(x, params)
+        live = [i for i, t in enumerate(tangents) if not _is_zero(t)]
+        terms = [
+            term(i, partials[i], tangents[i], primals, y)
+            for i in live
+            if isinstance(partials[i], Select)
+        ]
+        arrays = [i for i in live if not isinstance(partials[i], Select)]
+        if arrays:
+            # Array partials are recomputed from the primal inputs in the backward pass:
+            # reverse mode keeps x (one array in the input dtype) and XLA fuses f'(x) into
+            # the cotangent product, instead of materializing f'(x) next to f(x) forward.
+            @jax.checkpoint
+            def array_terms(ps: tuple[Array, ...], ts: list[Array]) -> list[Array]:
+                again = partials_of(ps[0], ps[1:])
+                return [term(i, again[i], t, ps, y) for i, t in zip(arrays, ts, strict=True)]
+
+            terms += array_terms(tuple(primals), [tangents[i] for i in arrays])
+        out = functools.reduce(lambda a, b: a + b, terms) if terms else jnp.zeros_like(y)
         return y, jnp.broadcast_to(out, y.shape)
 
     core.defjvp(core_jvp, symbolic_zeros=True)

@@ -49,18 +49,16 @@ def _exps(x: Array) -> tuple[Array, Array]:
 
 
 def _sig(z: Array) -> Array:
-    """sigma(z) = 1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|): correct to the last bits in
-    both tails, and sharing e^-|z| with ``_dsig`` (XLA computes it once for both)."""
-    neg = z < 0
-    e = jnp.exp(jnp.where(neg, z, -z))  # e^-|z|, differentiating as the branch taken at 0
-    return jnp.where(neg, e, 1) / (1 + e)
+    """sigma(z): XLA's logistic, 1 / (1 + e^-z), which keeps full relative precision in
+    both tails (<= 2 ulps in float32) and is one fused operation."""
+    return lax.logistic(z)
 
 
 def _dsig(z: Array) -> Array:
-    """sigma'(z) = e^-|z| / (1 + e^-|z|)^2: no cancellation in either tail (e^-|z| is
-    written exactly as in ``_sig``, so XLA computes it once for value and derivative)."""
-    e = jnp.exp(jnp.where(z < 0, z, -z))
-    return e / jnp.square(1 + e)
+    """sigma'(z) = q (1 - q) with q = sigma(-|z|) <= 1/2: 1 - q is exact to half an ulp, so
+    both tails keep full relative precision (<= 2 ulps in float32)."""
+    q = lax.logistic(jnp.where(z < 0, z, -z))  # -|z|, as -z at 0 (the branch taken there)
+    return q - q * q
 
 
 class _Sig:
@@ -200,12 +198,15 @@ def _near_root(x: Array, root: _Root, direct: Array) -> Array:
 def _expm1(x: Array) -> Array:
     """e^x - 1: x + (e^x - 1 - x) by its series for |x| < 0.7 (XLA's expm1 is ~4 ulps off
     for small x in float32), XLA's elsewhere."""
-    return jnp.where(_abs(x) < 0.7, x + _expm1_minus_x(x), jnp.expm1(x))
+    small = _abs(x) < 0.7
+    xs = jnp.where(small, x, 0)
+    return jnp.where(small, xs + _expm1_minus_x_series(xs), jnp.expm1(x))
 
 
 def _softplus(z: Array) -> Array:
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|)."""
-    return jnp.where(z > 0, z, 0) + jnp.log1p(jnp.exp(-_abs(z)))
+    lp = jnp.log1p(jnp.exp(-_abs(z)))
+    return jnp.where(z > 0, z + lp, lp)
 
 
 def _tanh(x: Array) -> Array:
@@ -324,20 +325,32 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
     return _softplus(z) / beta
 
 
+def _x_sig(x: Array, z: Array) -> Array:
+    """x sigma(z) with sigma(z) = 1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's
+    e^-|z| scaled (see ``_exps``) so x sigma(z) stays normal where sigma(z) would not."""
+    neg = z < 0
+    m, s = _exps(jnp.where(neg, z, -z))
+    one_e = 1 + m * s
+    # Ending in a select keeps the value one fused loop under XLA's CPU reduction fusion.
+    # (Each divide used once: XLA's CPU fusion splits a reused divide of a reused exp.)
+    return jnp.where(neg, _xmul(x, m) / one_e * s, x / one_e)
+
+
 def _swish_value(x: Array, beta: Array | float) -> Array:
-    sg = _Sig(beta * x)
-    return _xmul(x, sg.a) * sg.sa
+    return _x_sig(x, beta * x)
 
 
 def _swish_dx(x: Array, beta: Array | float) -> Array:
-    # sigma(z) + z sigma'(z) with z = beta x; for z < 0 both terms carry the same scale.
-    # For z < 0 it is sigma'(z) ((1 + z) + e^z): 1 + z is exact on [-2, -1/2], so the only
-    # rounding near the zero at z = -1.278 is e^z's, and the window below handles the rest.
+    # sigma(z) + z sigma'(z) with z = beta x, over one divide: with e = e^-|z| (split as
+    # m * s, see ``_exps``) it is (1 + e + z e) / (1 + e)^2 for z >= 0 (no cancellation) and
+    # e (1 + z + e) / (1 + e)^2 for z < 0, where 1 + z is exact on [-2, -1/2] so the only
+    # rounding near the zero at z = -1.278 is e's (the window below handles the rest).
     z = beta * x
-    sg = _Sig(z)
-    e = sg.b * jnp.square(1 + _exps(-_abs(z))[0] * sg.sb)  # (1 + e^z)^2 sigma'(z) = e^z
-    neg = _xmul((1 + z) + e * sg.sb, sg.b) * sg.sb
-    direct = jnp.where(sg.neg, neg, sg.a + _xmul(z, sg.b * sg.sb))
+    neg = z < 0
+    m, s = _exps(jnp.where(neg, z, -z))
+    e = m * s
+    num = jnp.where(neg, _xmul((1 + z) + e, m), (1 + e) + _xmul(z, e))
+    direct = num / jnp.square(1 + e) * jnp.where(neg, s, jnp.ones_like(s))
     return _near_root(z, _ROOT_SILU, direct)
 
 
@@ -459,7 +472,7 @@ def mish(x: ArrayLike) -> Array:
     """
     x = jnp.asarray(x)
     t, _, _, scale = _mish_parts(x)
-    return _xmul(x, t) * scale
+    return jnp.where(x >= 0, x * t, _xmul(x, t) * scale)
 
 
 # --------------------------------------------------------------------------- gelu
@@ -545,8 +558,7 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     """
     x = jnp.asarray(x)
     if approximate:
-        sg = _gelu_tanh_sig(x)
-        return _xmul(x, sg.a) * sg.sa
+        return _x_sig(x, x * (_GELU_K1 + _GELU_K2 * jnp.square(x)))
     phi, series, scale = _gaussian_tail(x)
     return jnp.where(
         x < _GELU_TAIL, -(phi * series) * scale, _xmul(x, 0.5 * lax.erfc(-x * _INV_SQRT2))
@@ -685,16 +697,19 @@ def _xielu_derivative(
     return dx, xp * xp, jnp.where(pos, 0, _expm1_minus_x(xn)), x
 
 
+def _expm1_minus_x_series(xs: Array) -> Array:
+    """e^x - 1 - x = x^2/2! + x^3/3! + ... by Horner's rule, for |x| < 0.7."""
+    top = 11 if _is_f32(xs) else 19  # 0.7^11 / 11! is below float32's eps, 0.7^19 / 19! float64's
+    acc = jnp.zeros_like(xs)
+    for k in range(top, 1, -1):
+        acc = (acc + 1 / math.factorial(k)) * xs
+    return acc * xs
+
+
 def _expm1_minus_x(x: Array) -> Array:
     """e^x - 1 - x without cancellation near 0 (its series for |x| < 0.7)."""
     small = _abs(x) < 0.7
-    xs = jnp.where(small, x, 0)
-    series = jnp.zeros_like(xs)
-    top = 11 if _is_f32(x) else 19  # 0.7^11 / 11! is below float32's eps, 0.7^19 / 19! float64's
-    for k in range(top, 1, -1):  # x^2/2! + x^3/3! + ... + x^top/top!
-        series = (series + 1) * xs / k
-    series = series * xs
-    return jnp.where(small, series, jnp.expm1(x) - x)
+    return jnp.where(small, _expm1_minus_x_series(jnp.where(small, x, 0)), jnp.expm1(x) - x)
 
 
 @activation(derivative=_xielu_derivative)
@@ -737,10 +752,14 @@ def xielu(
     xn = jnp.where(pos, 0, x)
     # For x <= -1/2, alpha_n e^x - alpha_n + (beta - alpha_n) x has no cancellation and no
     # inf - inf at x = -inf; nearer 0 the grouped series form is exact.
+    # (One e^x - 1 in all: each expensive op used once keeps XLA's CPU fusion to one pass.)
+    near = xn > -0.5
+    xs = jnp.where(near, xn, 0)
+    xl = jnp.where(near, -1, xn)
     neg = jnp.where(
-        xn > -0.5,
-        alpha_n * _expm1_minus_x(xn) + beta * xn,
-        alpha_n * _expm1(xn) + (jnp.asarray(beta) - jnp.asarray(alpha_n)) * xn,
+        near,
+        alpha_n * _expm1_minus_x_series(xs) + beta * xn,
+        alpha_n * jnp.expm1(xl) + (jnp.asarray(beta) - jnp.asarray(alpha_n)) * xn,
     )
     return jnp.where(pos, (alpha_p * xp) * xp + beta * xp, neg)
 
