@@ -42,9 +42,14 @@ def _interleaved(fns: dict[str, Callable[[jax.Array], Any]], x: jax.Array, reps:
         jax.block_until_ready(f(x))
         jax.block_until_ready(f(x))
     times: dict[str, list[float]] = {k: [] for k in fns}
+    order = np.random.default_rng(0)
     for _ in range(reps):
-        for k, f in fns.items():
-            times[k].append(_time_once(f, x))
+        # A fresh order every repetition: on a 2-core CPU a run is measurably faster or
+        # slower depending on which program ran just before it (allocator and cache
+        # state); a fixed cyclic order turned that into a 20% gap between two identical
+        # compiled programs.
+        for k in order.permutation(list(fns)):
+            times[str(k)].append(_time_once(fns[str(k)], x))
     return {k: statistics.median(v) for k, v in times.items()}
 
 

@@ -8,7 +8,7 @@ never reach the arithmetic), and the core maps ``-inf`` entries to probability 0
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -176,36 +176,64 @@ def softmax_jvp(
 # --------------------------------------------------------------------------- log_softmax
 
 
-def _lse_parts(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array, Array]:
-    """(m, log sum exp(x - m), e) with log1p of the sum of the non-maximal terms: the maximum
-    contributes exactly 1, so log_softmax of a confident row keeps its tiny negatives."""
-    e, m = _shifted(xc, axes)
-    top = xc == jnp.max(xc, axis=axes, keepdims=True)
-    rest = jnp.sum(jnp.where(top, 0, e), axis=axes, keepdims=True)
+class _Rows(NamedTuple):
+    """Row statistics of x along the axes (keepdims): the maximum m and ``rest`` = the sum
+    of e^(x - m) over the non-maximal entries plus (#maxima - 1), so that sum e^(x - m) =
+    1 + rest and log sum e^x = m + log1p(rest), exact for a confident row. In a row with
+    +inf entries (which take all the mass) ``rest`` is #inf - 1."""
+
+    m: Array
+    rest: Array
+
+    def exp_shifted(self, xc: Array) -> Array:
+        """e^(x - m): 1 at the infinities of a +inf row and 0 elsewhere in it (the limit),
+        0 in an all--inf row."""
+        m_safe = jnp.where(jnp.isfinite(self.m), self.m, 0)
+        return jnp.where(self.m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), jnp.exp(xc - m_safe))
+
+
+def _rows(xc: Array, axes: tuple[int, ...]) -> _Rows:
+    r = _Rows(jnp.max(xc, axis=axes, keepdims=True), jnp.zeros((), xc.dtype))
+    top = xc == r.m
+    rest = jnp.sum(jnp.where(top, 0, r.exp_shifted(xc)), axis=axes, keepdims=True)
     ties = jnp.sum(top, axis=axes, keepdims=True).astype(xc.dtype) - 1
-    return m, jnp.log1p(rest + ties), e
+    return r._replace(rest=rest + ties)
+
+
+@functools.partial(jax.checkpoint, static_argnums=(3,))
+def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
+    """<softmax(x), t> along the axes (keepdims), the softmax rebuilt from x and the row
+    statistics. Under ``jax.checkpoint`` reverse mode keeps x and the two row-sized
+    statistics and recomputes the weights inside the one backward loop (no softmax array
+    is formed in the forward pass)."""
+    xc = x.astype(compute_dtype(x.dtype))
+    w = r.exp_shifted(xc) / jnp.where(r.m == -jnp.inf, 1, 1 + r.rest)
+    return jnp.sum(w * t.astype(xc.dtype), axis=axes, keepdims=True)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
+    return _log_softmax_rows(x, _rows(x.astype(compute_dtype(x.dtype)), axes))
+
+
+def _log_softmax_rows(x: Array, r: _Rows) -> Array:
     xc = x.astype(compute_dtype(x.dtype))
-    m, lse, _ = _lse_parts(xc, axes)
-    mx = jnp.max(xc, axis=axes, keepdims=True)
-    y = (xc - m) - lse
-    # All -inf (fully masked): -inf. A +inf entry takes all the mass (the limit).
-    n_inf = jnp.sum(xc == jnp.inf, axis=axes, keepdims=True).astype(xc.dtype)
-    y = jnp.where(mx == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log(n_inf), -jnp.inf), y)
-    y = jnp.where(mx == -jnp.inf, -jnp.inf, y)
+    # x + (-m) is x - m bit for bit; written so, XLA does not share one materialized
+    # broadcast of m between this loop and the reductions in _rows.
+    y = (xc + -jnp.where(jnp.isfinite(r.m), r.m, 0)) - jnp.log1p(r.rest)
+    # A +inf entry takes all the mass (shared among the n infinities: -log n); an all--inf
+    # (fully masked) row is -inf.
+    y = jnp.where(r.m == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log1p(r.rest), -jnp.inf), y)
+    y = jnp.where(r.m == -jnp.inf, -jnp.inf, y)
     return y.astype(x.dtype)
 
 
 @_log_softmax.defjvp
 def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (x,), (t,) = primals, tangents
-    s = _softmax(x, axes)
-    t = t.astype(s.dtype)
-    dot = jnp.sum(s * t, axis=axes, keepdims=True, dtype=compute_dtype(s.dtype))
-    return _log_softmax(x, axes), t - dot.astype(s.dtype)
+    r = _rows(x.astype(compute_dtype(x.dtype)), axes)
+    dot = _weighted_sum(x, r, t, axes)
+    return _log_softmax_rows(x, r), (t.astype(dot.dtype) - dot).astype(x.dtype)
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -226,7 +254,8 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -
     tiny negative value (``jax.nn`` rounds it to 0). 16-bit inputs are computed in float32
     (``jax.nn``'s float16 gradient is NaN for rows of :math:`2^{16}` entries). Masked entries
     (``where`` False) and fully masked rows give :math:`-\infty` with zero, finite gradients.
-    Reverse mode keeps one array (the softmax).
+    Reverse mode keeps one array (the input) and two row-sized statistics, and rebuilds
+    the softmax inside the backward loop.
 
     Args:
       x: input array.
@@ -354,19 +383,19 @@ def _logsumexp_b_jvp(
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
-    ac = a.astype(compute_dtype(a.dtype))
-    m, lse, _ = _lse_parts(ac, axes)
-    mx = jnp.max(ac, axis=axes, keepdims=True)
-    y = jnp.where(mx == -jnp.inf, -jnp.inf, jnp.where(mx == jnp.inf, jnp.inf, m + lse))
-    return y.astype(a.dtype)
+    return _logsumexp_rows(a, _rows(a.astype(compute_dtype(a.dtype)), axes))
+
+
+def _logsumexp_rows(a: Array, r: _Rows) -> Array:
+    finite = jnp.where(r.m == jnp.inf, jnp.inf, r.m + jnp.log1p(r.rest))
+    return jnp.where(r.m == -jnp.inf, -jnp.inf, finite).astype(a.dtype)
 
 
 @_logsumexp.defjvp
 def _logsumexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (a,), (t,) = primals, tangents
-    s = _softmax(a, axes)
-    dot = jnp.sum(s * t.astype(s.dtype), axis=axes, keepdims=True, dtype=compute_dtype(s.dtype))
-    return _logsumexp(a, axes), dot.astype(s.dtype)
+    r = _rows(a.astype(compute_dtype(a.dtype)), axes)
+    return _logsumexp_rows(a, r), _weighted_sum(a, r, t, axes).astype(a.dtype)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
@@ -412,7 +441,8 @@ def logsumexp(
     (exact when one term dominates). An empty or fully masked reduction gives
     :math:`-\infty` with zero, finite gradients (``jax.nn``'s gradient is NaN). With
     ``return_sign`` it returns ``(log|sum|, sign)``; otherwise a negative sum gives NaN.
-    Reverse mode keeps one array (the softmax weights).
+    Reverse mode keeps one array (``a``) and two row-sized statistics, and rebuilds the
+    softmax weights inside the backward loop.
 
     Args:
       a: input array.
