@@ -1,0 +1,43 @@
+"""Structural facts about what XLA compiles (no timing): how many passes over the input the
+forward and backward programs make on the CPU backend, which the test suite runs on."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxact._src.registry import REGISTRY, Spec
+
+# identity compiles to no loop at all (its residuals are checked in test_registry).
+ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise" and s.name != "identity"]
+N = 1 << 16
+
+
+def loop_passes(fn, x: jax.ShapeDtypeStruct) -> int:
+    """Fused loops XLA emits that write an input-sized array (each one a pass over memory)."""
+    text = jax.jit(fn).lower(x).compile().as_text()
+    shape = re.compile(rf"= \w+\[{N}\]\{{0\}} fusion\(.*kind=kLoop")
+    return sum(1 for line in text.splitlines() if shape.search(line))
+
+
+def _sum_of(f):
+    return lambda v: jnp.sum(f(v).astype(jnp.float32))
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="fusion decisions are per backend")
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=[s.name for s in ELEMENTWISE])
+def test_forward_and_backward_are_one_pass_each(spec: Spec, dtype):
+    """The forward is one fused loop, the backward (recomputing f' from x) one more, and
+    value_and_grad no more loops than jax.nn's version of the same function."""
+    x = jax.ShapeDtypeStruct((N,), dtype)
+    assert loop_passes(spec.bound, x) == 1
+    assert loop_passes(jax.grad(_sum_of(spec.bound)), x) == 1
+    ours = loop_passes(jax.value_and_grad(_sum_of(spec.bound)), x)
+    if spec.bound_jax_nn is None:
+        assert ours <= 2
+    else:  # (relu in bfloat16 and hard_sigmoid in float32 take 3, as jax.nn's do)
+        assert ours <= max(2, loop_passes(jax.value_and_grad(_sum_of(spec.bound_jax_nn)), x))
