@@ -1536,13 +1536,14 @@ def log1mexp(x: ArrayLike) -> Array:
 
 
 def _glu_derivative(a: Array, b: Array) -> tuple[Array, Array]:
-    sg = _Sig(b)
-    return sg.a * sg.sa, _xmul(a, sg.b) * sg.sb
+    # a sigma'(b) = a e / (1 + e)^2, e = e^-|b| scaled (see ``_exps``) so the product stays
+    # normal where sigma'(b) alone would not; the divide is used once (one fused loop).
+    m, s = _exps(jnp.where(b < 0, b, -b))
+    return _sig(b), _xmul(a, m) / jnp.square(1 + m * s) * s
 
 
 def _glu_formula(a: Array, b: Array) -> Array:
-    sg = _Sig(b)
-    return _xmul(a, sg.a) * sg.sa
+    return _x_sig(a, b)
 
 
 _glu = activation(_glu_formula, derivative=_glu_derivative, name="glu")
