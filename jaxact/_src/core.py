@@ -254,6 +254,10 @@ def activation(
     derivatives of their own, such as jaxact's). Parameters are differentiable.
     ``result.derivative(x, *params)`` evaluates :math:`f'(x)` as an array.
 
+    Reverse mode keeps ``x`` (and the parameters) and recomputes the derivative inside the
+    backward pass, where XLA fuses it with the cotangent product; a ``Select`` keeps only
+    its boolean mask.
+
     Can be used as a decorator, ``@activation(derivative=...)``, or called directly.
 
     Examples:
