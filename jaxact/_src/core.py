@@ -184,36 +184,33 @@ def _make_core(
             )
         return partials
 
-    def term(i: int, partial: Partial, t: Array, primals: Sequence[Array], y: Array) -> Array:
-        if i == 0:
-            # Keep the residual in the input dtype (bf16 saves 2 bytes per element).
+    def term(i: int, partial: Partial, t: Array, full: bool, dtype: Any) -> Array:
+        """partial * t for argument i (x is 0); ``full``: the argument has the output's
+        shape; ``dtype``: the output dtype."""
+        if i == 0 or (full and not isinstance(partial, Select)):
+            # x, or an input-sized parameter (glu's gate): the product in the output dtype
+            # (a bf16 input keeps bf16 tangents); nothing is summed over broadcast axes.
             if not isinstance(partial, Select):
-                partial = jnp.asarray(partial).astype(y.dtype)
-            return _apply(partial, t.astype(y.dtype))
-        if not isinstance(partial, Select) and primals[i].shape == y.shape:
-            # An input-sized parameter (glu's gate): like x, in the output dtype; nothing
-            # is summed over broadcast axes.
-            return jnp.asarray(partial).astype(y.dtype) * t.astype(y.dtype)
+                partial = jnp.asarray(partial).astype(dtype)
+            return _apply(partial, t.astype(dtype))
         # A broadcast parameter: its cotangent is summed over the broadcast axes, so keep
         # the compute dtype (float32 for 16-bit inputs) for that sum.
-        cd = compute_dtype(y.dtype)
+        cd = compute_dtype(dtype)
         if isinstance(partial, Select):
-            return _apply(partial, t.astype(cd)).astype(y.dtype)
-        return (partial * t.astype(cd)).astype(y.dtype)
+            return _apply(partial, t.astype(cd)).astype(dtype)
+        return (partial * t.astype(cd)).astype(dtype)
 
     def core_jvp(primals: tuple[Array, ...], tangents: tuple[Any, ...]) -> tuple[Array, Array]:
         x, *params = primals
         y = core(x, *params)
+        full = [p.shape == y.shape for p in primals]
         # Traced once for its structure and for the masks of piecewise-constant partials
         # (reverse mode keeps those masks); the array partials it computes here are unused.
         partials = partials_of(x, params)
         live = [i for i, t in enumerate(tangents) if not _is_zero(t)]
-        terms = [
-            term(i, partials[i], tangents[i], primals, y)
-            for i in live
-            if isinstance(partials[i], Select)
-        ]
+        masks = [i for i in live if isinstance(partials[i], Select)]
         arrays = [i for i in live if not isinstance(partials[i], Select)]
+        terms = [term(i, partials[i], tangents[i], full[i], y.dtype) for i in masks]
         if arrays:
             # Array partials are recomputed from the primal inputs in the backward pass:
             # reverse mode keeps x (one array in the input dtype) and XLA fuses f'(x) into
@@ -221,7 +218,9 @@ def _make_core(
             @jax.checkpoint
             def array_terms(ps: tuple[Array, ...], ts: list[Array]) -> list[Array]:
                 again = partials_of(ps[0], ps[1:])
-                return [term(i, again[i], t, ps, y) for i, t in zip(arrays, ts, strict=True)]
+                return [
+                    term(i, again[i], t, full[i], y.dtype) for i, t in zip(arrays, ts, strict=True)
+                ]
 
             terms += array_terms(tuple(primals), [tangents[i] for i in arrays])
         out = functools.reduce(lambda a, b: a + b, terms) if terms else jnp.zeros_like(y)
