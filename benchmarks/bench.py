@@ -6,8 +6,9 @@ memory-bandwidth roof, all measured in one process.
     python benchmarks/bench.py --only gelu,silu --dtype float32 --json out.json
 
 For each function and dtype: jit forward and jit(value_and_grad(sum(f(x)))) forward+backward,
-timed with block_until_ready after a warm-up, repetitions interleaved across jaxact, jax.nn
-(same name) and the registry's plain textbook formula under autodiff, medians reported; the
+timed with block_until_ready after a warm-up, repetitions interleaved (in a fresh seeded
+order each time) across jaxact, jax.nn (same name) and the registry's plain textbook
+formula under autodiff, medians reported; the
 roof is a jitted x * 2 (forward: one read, one write) and (sum(x), 2x) (forward+backward:
 one read, one write). Residual bytes per element come from what jax.vjp keeps; train-step
 temp memory from XLA's memory analysis of a compiled MLP training step.

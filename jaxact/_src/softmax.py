@@ -20,13 +20,21 @@ from jaxact._src.core import as_float_array, as_mask, compute_dtype, normalize_a
 Axis = int | tuple[int, ...] | None
 
 
+def _finite_or_zero(m: Array) -> Array:
+    return jnp.where(jnp.isfinite(m), m, 0)
+
+
+def _exp_shifted(xc: Array, m: Array) -> Array:
+    """e^(x - m) for the row maximum m (keepdims), with its limits: all--inf rows give 0,
+    and a +inf entry gives 1 at the infinities and 0 elsewhere in its row."""
+    e = jnp.exp(xc - _finite_or_zero(m))
+    return jnp.where(m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), e)
+
+
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
-    """(exp(x - max), max) with the max made finite: all--inf rows give exp = 0 and
-    a +inf entry gives 1 at the infinities and 0 elsewhere (the limit)."""
+    """(exp(x - max), max) with the max made finite (see ``_exp_shifted``)."""
     m = jnp.max(xc, axis=axes, keepdims=True)
-    m_safe = jnp.where(jnp.isfinite(m), m, 0)
-    e = jnp.where(m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), jnp.exp(xc - m_safe))
-    return e, m_safe
+    return _exp_shifted(xc, m), _finite_or_zero(m)
 
 
 # --------------------------------------------------------------------------- softmax
@@ -185,17 +193,11 @@ class _Rows(NamedTuple):
     m: Array
     rest: Array
 
-    def exp_shifted(self, xc: Array) -> Array:
-        """e^(x - m): 1 at the infinities of a +inf row and 0 elsewhere in it (the limit),
-        0 in an all--inf row."""
-        m_safe = jnp.where(jnp.isfinite(self.m), self.m, 0)
-        return jnp.where(self.m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), jnp.exp(xc - m_safe))
-
 
 def _rows(xc: Array, axes: tuple[int, ...]) -> _Rows:
     r = _Rows(jnp.max(xc, axis=axes, keepdims=True), jnp.zeros((), xc.dtype))
     top = xc == r.m
-    rest = jnp.sum(jnp.where(top, 0, r.exp_shifted(xc)), axis=axes, keepdims=True)
+    rest = jnp.sum(jnp.where(top, 0, _exp_shifted(xc, r.m)), axis=axes, keepdims=True)
     ties = jnp.sum(top, axis=axes, keepdims=True).astype(xc.dtype) - 1
     return r._replace(rest=rest + ties)
 
@@ -207,7 +209,7 @@ def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
     statistics and recomputes the weights inside the one backward loop (no softmax array
     is formed in the forward pass)."""
     xc = x.astype(compute_dtype(x.dtype))
-    w = r.exp_shifted(xc) / jnp.where(r.m == -jnp.inf, 1, 1 + r.rest)
+    w = _exp_shifted(xc, r.m) / jnp.where(r.m == -jnp.inf, 1, 1 + r.rest)
     return jnp.sum(w * t.astype(xc.dtype), axis=axes, keepdims=True)
 
 
@@ -220,7 +222,7 @@ def _log_softmax_rows(x: Array, r: _Rows) -> Array:
     xc = x.astype(compute_dtype(x.dtype))
     # x + (-m) is x - m bit for bit; written so, XLA does not share one materialized
     # broadcast of m between this loop and the reductions in _rows.
-    y = (xc + -jnp.where(jnp.isfinite(r.m), r.m, 0)) - jnp.log1p(r.rest)
+    y = (xc + -_finite_or_zero(r.m)) - jnp.log1p(r.rest)
     # A +inf entry takes all the mass (shared among the n infinities: -log n); an all--inf
     # (fully masked) row is -inf.
     y = jnp.where(r.m == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log1p(r.rest), -jnp.inf), y)
