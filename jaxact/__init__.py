@@ -2,51 +2,55 @@
 
 from jaxact import derivatives as derivatives
 from jaxact import testing as testing
+from jaxact._src.core import Activation as Activation
 from jaxact._src.core import Select as Select
 from jaxact._src.core import activation as activation
-from jaxact._src.elementwise import celu as celu
-from jaxact._src.elementwise import elu as elu
-from jaxact._src.elementwise import gelu as gelu
-from jaxact._src.elementwise import glu as glu
-from jaxact._src.elementwise import hard_shrink as hard_shrink
-from jaxact._src.elementwise import hard_sigmoid as hard_sigmoid
-from jaxact._src.elementwise import hard_silu as hard_silu
-from jaxact._src.elementwise import hard_swish as hard_swish
-from jaxact._src.elementwise import hard_tanh as hard_tanh
-from jaxact._src.elementwise import identity as identity
-from jaxact._src.elementwise import leaky_relu as leaky_relu
-from jaxact._src.elementwise import log1mexp as log1mexp
-from jaxact._src.elementwise import log_sigmoid as log_sigmoid
-from jaxact._src.elementwise import mish as mish
-from jaxact._src.elementwise import prelu as prelu
-from jaxact._src.elementwise import quick_gelu as quick_gelu
-from jaxact._src.elementwise import relu as relu
-from jaxact._src.elementwise import relu6 as relu6
-from jaxact._src.elementwise import relu_squared as relu_squared
-from jaxact._src.elementwise import selu as selu
-from jaxact._src.elementwise import sigmoid as sigmoid
-from jaxact._src.elementwise import silu as silu
-from jaxact._src.elementwise import soft_shrink as soft_shrink
-from jaxact._src.elementwise import soft_sign as soft_sign
-from jaxact._src.elementwise import softplus as softplus
-from jaxact._src.elementwise import sparse_plus as sparse_plus
-from jaxact._src.elementwise import sparse_sigmoid as sparse_sigmoid
-from jaxact._src.elementwise import squareplus as squareplus
-from jaxact._src.elementwise import swish as swish
-from jaxact._src.elementwise import tanh as tanh
-from jaxact._src.elementwise import tanh_shrink as tanh_shrink
-from jaxact._src.elementwise import threshold as threshold
-from jaxact._src.elementwise import xielu as xielu
+from jaxact._src.exponential import celu as celu
+from jaxact._src.exponential import elu as elu
+from jaxact._src.exponential import log1mexp as log1mexp
+from jaxact._src.exponential import selu as selu
+from jaxact._src.exponential import xielu as xielu
+from jaxact._src.facts import Kink as Kink
+from jaxact._src.gelu import gelu as gelu
+from jaxact._src.rectifiers import hard_shrink as hard_shrink
+from jaxact._src.rectifiers import hard_sigmoid as hard_sigmoid
+from jaxact._src.rectifiers import hard_silu as hard_silu
+from jaxact._src.rectifiers import hard_swish as hard_swish
+from jaxact._src.rectifiers import hard_tanh as hard_tanh
+from jaxact._src.rectifiers import leaky_relu as leaky_relu
+from jaxact._src.rectifiers import prelu as prelu
+from jaxact._src.rectifiers import relu as relu
+from jaxact._src.rectifiers import relu6 as relu6
+from jaxact._src.rectifiers import relu_squared as relu_squared
+from jaxact._src.rectifiers import soft_shrink as soft_shrink
+from jaxact._src.rectifiers import sparse_plus as sparse_plus
+from jaxact._src.rectifiers import sparse_sigmoid as sparse_sigmoid
+from jaxact._src.rectifiers import threshold as threshold
+from jaxact._src.sigmoid_family import glu as glu
+from jaxact._src.sigmoid_family import log_sigmoid as log_sigmoid
+from jaxact._src.sigmoid_family import mish as mish
+from jaxact._src.sigmoid_family import quick_gelu as quick_gelu
+from jaxact._src.sigmoid_family import sigmoid as sigmoid
+from jaxact._src.sigmoid_family import silu as silu
+from jaxact._src.sigmoid_family import softplus as softplus
+from jaxact._src.sigmoid_family import swish as swish
 from jaxact._src.softmax import log_softmax as log_softmax
 from jaxact._src.softmax import logsumexp as logsumexp
 from jaxact._src.softmax import softmax as softmax
 from jaxact._src.softmax import softmin as softmin
 from jaxact._src.sparse import entmax15 as entmax15
 from jaxact._src.sparse import sparsemax as sparsemax
+from jaxact._src.tanh_family import identity as identity
+from jaxact._src.tanh_family import soft_sign as soft_sign
+from jaxact._src.tanh_family import squareplus as squareplus
+from jaxact._src.tanh_family import tanh as tanh
+from jaxact._src.tanh_family import tanh_shrink as tanh_shrink
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Activation",
+    "Kink",
     "Select",
     "activation",
     "celu",

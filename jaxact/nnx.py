@@ -1,6 +1,6 @@
 """Flax NNX modules for activations with learnable parameters.
 
-Optional: needs ``flax`` (``pip install "jaxact[examples]"``). Each module holds its
+Optional: needs ``flax`` (``pip install "jaxact[flax]"``). Each module holds its
 parameters as ``nnx.Param`` and calls the jaxact function, so the analytic derivatives reach
 the parameters.
 
@@ -22,7 +22,7 @@ try:
     from flax import nnx
 except ImportError as e:  # pragma: no cover - exercised only without flax
     raise ImportError(
-        "jaxact.nnx needs flax: pip install 'jaxact[examples]' (or pip install flax)"
+        "jaxact.nnx needs flax: pip install 'jaxact[flax]' (or pip install flax)"
     ) from e
 
 import jaxact

@@ -11,6 +11,15 @@ import pytest
 
 from jaxact._src.registry import REGISTRY, Spec
 
+# The loop counts below are what XLA in this jax version compiles (CPU backend); another
+# XLA may fuse differently with no bug in jaxact, so they are asserted on this version only
+# (the CI installs it: see README). Update the version after re-checking the counts.
+WRITTEN_FOR = "0.10.2"
+pytestmark = pytest.mark.skipif(
+    jax.__version__ != WRITTEN_FOR,
+    reason=f"fused-loop counts describe XLA in jax {WRITTEN_FOR}, not jax {jax.__version__}",
+)
+
 # identity compiles to no loop at all (its residuals are checked in test_registry).
 ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise" and s.name != "identity"]
 N = 1 << 16

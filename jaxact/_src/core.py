@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol, cast
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, NamedTuple, ParamSpec, TypedDict, Unpack, cast, overload
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
+
+from jaxact._src.facts import Facts, Kink, Residual
+
+P = ParamSpec("P")
+
+
+class FactKwargs(TypedDict, total=False):
+    """The facts ``activation`` takes as keywords (see :class:`Facts`)."""
+
+    kinks: Sequence[Kink]
+    residual: Residual
+    aliases: Sequence[str]
+    jax_nn: str | None
+    reference: str
+    symbols: Mapping[str, float]
+    support: tuple[float, float]
+
 
 __all__ = [
     "Activation",
@@ -26,7 +44,9 @@ __all__ = [
     "as_mask",
     "compute_dtype",
     "default_float_dtype",
+    "masked",
     "normalize_axes",
+    "public_jvp",
     "select_tangent",
     "single_axis",
 ]
@@ -97,17 +117,6 @@ class Select(NamedTuple):
 
 
 Partial = Array | Select
-
-
-class Activation(Protocol):
-    """A jaxact activation: call it like the function; ``.derivative`` gives ``f'(x)``."""
-
-    __name__: str
-    __doc__: str | None
-
-    def __call__(self, x: ArrayLike, *args: Any, **kwargs: Any) -> Array: ...
-
-    derivative: Callable[..., Array]
 
 
 def _is_zero(t: Any) -> bool:
@@ -230,13 +239,144 @@ def _make_core(
     return core
 
 
+def _math_block(doc: str) -> str:
+    """The first ``.. math::`` block of a (cleaned) docstring."""
+    lines = doc.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(".. math::"):
+            indent = len(line) - len(line.lstrip())
+            block = [line.strip()]
+            for more in lines[i + 1 :]:
+                if more.strip() and len(more) - len(more.lstrip()) <= indent:
+                    break
+                block.append(more[indent:].rstrip())
+            return "\n".join(block).rstrip()
+    return ""
+
+
+# Example inputs of the generated derivative docstrings: away from every kink of the
+# catalogue (0, +-0.5, +-1, +-3, 6) by at least 0.2, so a central difference applies.
+_EXAMPLE_POINTS = "[-2.5, -0.75, 0.3, 1.7, 4.2]"
+_EXAMPLE_POINTS_POSITIVE = "[0.3, 0.75, 1.7, 2.5, 4.2]"
+
+
+def kinks_section(facts: Facts) -> str:
+    """The docstring section listing the declared kinks (rendered from ``facts``)."""
+    if not facts.kinks:
+        return ""
+    rows = []
+    for k in facts.kinks:
+        parts = []
+        if k.d1 is not None:
+            parts.append(f"f'(x) = {Kink.pretty(k.d1)}")
+        if k.d2 is not None:
+            parts.append(f"f''(x) = {Kink.pretty(k.d2)}")
+        note = f" ({k.note})" if k.note else ""
+        rows.append(f"  x = {Kink.pretty(k.at)}: {', '.join(parts)}{note}")
+    return "Kinks (the derivatives taken there):\n" + "\n".join(rows)
+
+
+def _derivative_doc(facts: Facts, doc: str, sig: inspect.Signature, owner: str) -> str:
+    name = facts.name
+    required = [
+        p.name
+        for p in list(sig.parameters.values())[1:]
+        if p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+    ]
+    args = "".join(", 0.5" for _ in required)
+    points = _EXAMPLE_POINTS_POSITIVE if facts.support[0] >= 0 else _EXAMPLE_POINTS
+    call = f"{owner}derivatives.{name}" if owner else f"{name}.derivative"
+    return (
+        f"Analytic derivative of ``{name}`` with respect to ``x``, elementwise.\n\n"
+        f"{_math_block(doc)}\n\n"
+        f"Takes the arguments of ``{name}``; see it for the convention at kinks. It is the\n"
+        "function the ``custom_jvp`` rule is built from; the example checks it against a\n"
+        "central difference of the activation's values.\n\n"
+        "Examples:\n"
+        f"  >>> x = jnp.array({points})\n"
+        f"  >>> d = {call}(x{args})\n"
+        f"  >>> fd = ({owner}{name}(x + 1e-2{args}) - {owner}{name}(x - 1e-2{args})) / 2e-2\n"
+        "  >>> bool(jnp.allclose(d, fd, rtol=1e-3, atol=1e-3))\n"
+        "  True\n"
+    )
+
+
+class Activation(Generic[P]):
+    """A jaxact activation: call it like the function it was built from.
+
+    Attributes:
+      derivative: :math:`f'(x)` as an array, with the activation's own signature.
+      facts: the declared :class:`~jaxact._src.facts.Facts` (kinks, residual, aliases, ...).
+    """
+
+    __name__: str
+    __qualname__: str
+    __signature__: inspect.Signature
+    facts: Facts
+    derivative: Callable[P, Array]
+
+    def __init__(
+        self,
+        fn: Callable[P, Array],
+        call: Callable[..., Array],
+        derivative: Callable[..., Array],
+        facts: Facts,
+    ) -> None:
+        functools.update_wrapper(self, fn)
+        sig = inspect.signature(fn)
+        self.__name__ = self.__qualname__ = facts.name
+        self.__signature__ = sig
+        doc = inspect.cleandoc(fn.__doc__ or "")
+        section = kinks_section(facts)
+        self.__doc__ = f"{doc}\n\n{section}\n" if section else doc
+        derivative.__name__ = derivative.__qualname__ = facts.name
+        derivative.__module__ = fn.__module__
+        cast(Any, derivative).__signature__ = sig
+        # jaxact's own activations are documented as jaxact.NAME / jaxact.derivatives.NAME.
+        owner = "jaxact." if fn.__module__.startswith("jaxact.") else ""
+        derivative.__doc__ = _derivative_doc(facts, doc, sig, owner)
+        self.derivative = derivative
+        self.facts = facts
+        self.__jaxact_facts__ = facts
+        self._call = call
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Array:
+        return self._call(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<jaxact activation {self.__name__}{self.__signature__}>"
+
+
+@overload
 def activation(
-    fn: Callable[..., Array] | None = None,
+    fn: Callable[P, Array],
     *,
     derivative: Callable[..., Any],
     name: str | None = None,
     static_argnames: Sequence[str] = (),
-) -> Any:
+    **facts: Unpack[FactKwargs],
+) -> Activation[P]: ...
+
+
+@overload
+def activation(
+    fn: None = None,
+    *,
+    derivative: Callable[..., Any],
+    name: str | None = None,
+    static_argnames: Sequence[str] = (),
+    **facts: Unpack[FactKwargs],
+) -> Callable[[Callable[P, Array]], Activation[P]]: ...
+
+
+def activation(
+    fn: Callable[P, Array] | None = None,
+    *,
+    derivative: Callable[..., Any],
+    name: str | None = None,
+    static_argnames: Sequence[str] = (),
+    **facts: Unpack[FactKwargs],
+) -> Activation[P] | Callable[[Callable[P, Array]], Activation[P]]:
     r"""Turn a forward formula and its analytic derivative into a jitted ``custom_jvp`` activation.
 
     ``fn(x, *params)`` is the forward formula and ``derivative(x, *params)`` its analytic
@@ -257,6 +397,10 @@ def activation(
     backward pass, where XLA fuses it with the cotangent product; a ``Select`` keeps only
     its boolean mask.
 
+    The keyword arguments after ``static_argnames`` declare facts about the function (its
+    :class:`Kink` points, ``residual`` kind, ``aliases``, ``jax_nn`` counterpart,
+    ``reference``), kept on ``result.facts``; the kinks are listed in its docstring.
+
     Can be used as a decorator, ``@activation(derivative=...)``, or called directly.
 
     Examples:
@@ -270,10 +414,20 @@ def activation(
       Array([0., 2., 4.], dtype=float32)
     """
     if fn is None:
-        return functools.partial(
-            activation, derivative=derivative, name=name, static_argnames=static_argnames
+        return functools.partial(  # type: ignore[return-value]
+            activation, derivative=derivative, name=name, static_argnames=static_argnames, **facts
         )
     fn_name = name or getattr(fn, "__name__", "activation")
+    declared = Facts(
+        name=fn_name,
+        kinks=tuple(facts.get("kinks", ())),
+        residual=facts.get("residual", "array"),
+        aliases=tuple(facts.get("aliases", ())),
+        jax_nn=facts.get("jax_nn"),
+        reference=facts.get("reference", ""),
+        symbols=dict(facts.get("symbols", {})),
+        support=facts.get("support", (-math.inf, math.inf)),
+    )
     sig = inspect.signature(fn)
     static_names = list(static_argnames)
     names = [n for n in sig.parameters if n not in static_names]
@@ -317,8 +471,7 @@ def activation(
             ) from None
         return arrays, static
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Array:
+    def call(*args: Any, **kwargs: Any) -> Array:
         arrays, static = prepare(args, kwargs)
         return compiled(static)[0](*arrays)
 
@@ -326,15 +479,24 @@ def activation(
         arrays, static = prepare(args, kwargs)
         return compiled(static)[1](*arrays)
 
-    derivative_fn.__name__ = fn_name
-    derivative_fn.__qualname__ = fn_name
-    cast(Any, derivative_fn).__signature__ = sig
-    derivative_fn.__doc__ = (
-        f"Analytic derivative of ``{fn_name}`` with respect to ``x``, elementwise.\n\n"
-        f"Takes the same arguments as ``{fn_name}``.\n"
-    )
-    cast(Any, wrapper).derivative = derivative_fn
-    return cast(Activation, wrapper)
+    return Activation(fn, call, derivative_fn, declared)
+
+
+def public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
+    """Evaluate the custom_jvp rule of ``fn`` at ``(x, tangent)`` (the rule itself: one
+    source of truth for the public ``*_jvp`` functions)."""
+    xa = as_float_array(fn_name, x)
+    ta = as_float_array(fn_name, tangent, "tangent")
+    if ta.shape != xa.shape:
+        raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
+    fn(xa, **kwargs)  # validates axis and where with the activation's own messages
+    return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
+
+
+def masked(x: Array, mask: Array | None) -> Array:
+    """``x`` with the entries where ``mask`` is False replaced by ``-inf`` (row functions
+    map ``-inf`` to probability 0, so masked values never reach the arithmetic)."""
+    return x if mask is None else jnp.where(mask, x, -jnp.inf)
 
 
 def normalize_axes(fn_name: str, axis: Any, ndim: int) -> tuple[int, ...]:

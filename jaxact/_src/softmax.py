@@ -15,26 +15,25 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxact._src.core import as_float_array, as_mask, compute_dtype, normalize_axes, single_axis
+from jaxact._src import kernels as K
+from jaxact._src.core import (
+    as_float_array,
+    as_mask,
+    compute_dtype,
+    masked,
+    normalize_axes,
+    public_jvp,
+    single_axis,
+)
+from jaxact._src.facts import Facts, declare
 
 Axis = int | tuple[int, ...] | None
-
-
-def _finite_or_zero(m: Array) -> Array:
-    return jnp.where(jnp.isfinite(m), m, 0)
-
-
-def _exp_shifted(xc: Array, m: Array) -> Array:
-    """e^(x - m) for the row maximum m (keepdims), with its limits: all--inf rows give 0,
-    and a +inf entry gives 1 at the infinities and 0 elsewhere in its row."""
-    e = jnp.exp(xc - _finite_or_zero(m))
-    return jnp.where(m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), e)
 
 
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(exp(x - max), max) with the max made finite (see ``_exp_shifted``)."""
     m = jnp.max(xc, axis=axes, keepdims=True)
-    return _exp_shifted(xc, m), _finite_or_zero(m)
+    return K.exp_shifted(xc, m), K.finite_or_zero(m)
 
 
 # --------------------------------------------------------------------------- softmax
@@ -66,15 +65,12 @@ def _softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Ar
     return s, softmax_tangent(s, t, axes)
 
 
-def _masked(x: Array, mask: Array | None) -> Array:
-    return x if mask is None else jnp.where(mask, x, -jnp.inf)
-
-
 @functools.partial(jax.jit, static_argnums=1)
 def _softmax_jit(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
-    return _softmax(_masked(x, mask), axes)
+    return _softmax(masked(x, mask), axes)
 
 
+@declare(Facts("softmax", kind="normalizer", jax_nn="softmax", reference="Bridle 1990"))
 def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     r"""Softmax along ``axis``.
 
@@ -148,16 +144,6 @@ def _softmax_jacobian(x: Array) -> Array:
     return jac.astype(x.dtype)
 
 
-def _public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
-    """Evaluate the custom_jvp rule of ``fn`` (the rule itself: one source of truth)."""
-    xa = as_float_array(fn_name, x)
-    ta = as_float_array(fn_name, tangent, "tangent")
-    if ta.shape != xa.shape:
-        raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
-    fn(xa, **kwargs)  # validates axis and where with the activation's own messages
-    return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
-
-
 def softmax_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
 ) -> Array:
@@ -178,7 +164,7 @@ def softmax_jvp(
       >>> jaxact.derivatives.softmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array([ 0.25, -0.25], dtype=float32)
     """
-    return _public_jvp("softmax_jvp", softmax, x, tangent, axis=axis, where=where)
+    return public_jvp("softmax_jvp", softmax, x, tangent, axis=axis, where=where)
 
 
 # --------------------------------------------------------------------------- log_softmax
@@ -197,7 +183,7 @@ class _Rows(NamedTuple):
 def _rows(xc: Array, axes: tuple[int, ...]) -> _Rows:
     r = _Rows(jnp.max(xc, axis=axes, keepdims=True), jnp.zeros((), xc.dtype))
     top = xc == r.m
-    rest = jnp.sum(jnp.where(top, 0, _exp_shifted(xc, r.m)), axis=axes, keepdims=True)
+    rest = jnp.sum(jnp.where(top, 0, K.exp_shifted(xc, r.m)), axis=axes, keepdims=True)
     ties = jnp.sum(top, axis=axes, keepdims=True).astype(xc.dtype) - 1
     return r._replace(rest=rest + ties)
 
@@ -209,7 +195,7 @@ def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
     statistics and recomputes the weights inside the one backward loop (no softmax array
     is formed in the forward pass)."""
     xc = x.astype(compute_dtype(x.dtype))
-    w = _exp_shifted(xc, r.m) / jnp.where(r.m == -jnp.inf, 1, 1 + r.rest)
+    w = K.exp_shifted(xc, r.m) / jnp.where(r.m == -jnp.inf, 1, 1 + r.rest)
     return jnp.sum(w * t.astype(xc.dtype), axis=axes, keepdims=True)
 
 
@@ -222,7 +208,7 @@ def _log_softmax_rows(x: Array, r: _Rows) -> Array:
     xc = x.astype(compute_dtype(x.dtype))
     # x + (-m) is x - m bit for bit; written so, XLA does not share one materialized
     # broadcast of m between this loop and the reductions in _rows.
-    y = (xc + -_finite_or_zero(r.m)) - jnp.log1p(r.rest)
+    y = (xc + -K.finite_or_zero(r.m)) - jnp.log1p(r.rest)
     # A +inf entry takes all the mass (shared among the n infinities: -log n); an all--inf
     # (fully masked) row is -inf.
     y = jnp.where(r.m == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log1p(r.rest), -jnp.inf), y)
@@ -240,9 +226,10 @@ def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tupl
 
 @functools.partial(jax.jit, static_argnums=1)
 def _log_softmax_jit(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
-    return _log_softmax(_masked(x, mask), axes)
+    return _log_softmax(masked(x, mask), axes)
 
 
+@declare(Facts("log_softmax", kind="normalizer", jax_nn="log_softmax"))
 def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     r"""Log-softmax along ``axis``, with its own analytic JVP.
 
@@ -296,12 +283,13 @@ def log_softmax_jvp(
       >>> jaxact.derivatives.log_softmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array([ 0.5, -0.5], dtype=float32)
     """
-    return _public_jvp("log_softmax_jvp", log_softmax, x, tangent, axis=axis, where=where)
+    return public_jvp("log_softmax_jvp", log_softmax, x, tangent, axis=axis, where=where)
 
 
 # --------------------------------------------------------------------------- softmin
 
 
+@declare(Facts("softmin", kind="normalizer", reference="PyTorch Softmin"))
 def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     r"""Softmin along ``axis``: :func:`softmax` of :math:`-x`.
 
@@ -347,7 +335,7 @@ def softmin_jvp(
       >>> jaxact.derivatives.softmin_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array([-0.25,  0.25], dtype=float32)
     """
-    return _public_jvp("softmin_jvp", softmin, x, tangent, axis=axis, where=where)
+    return public_jvp("softmin_jvp", softmin, x, tangent, axis=axis, where=where)
 
 
 # --------------------------------------------------------------------------- logsumexp
@@ -409,7 +397,7 @@ def _logsumexp_jit(
     return_sign: bool,
     mask: Array | None,
 ) -> Any:
-    a = _masked(a, mask)
+    a = masked(a, mask)
     if b is None:
         y = _logsumexp(a, axes)
         sign = jnp.where(y == -jnp.inf, 0, 1).astype(y.dtype)
@@ -424,6 +412,7 @@ def _logsumexp_jit(
     return (y, jax.lax.stop_gradient(sign)) if return_sign else y
 
 
+@declare(Facts("logsumexp", kind="reduction", jax_nn="logsumexp"))
 def logsumexp(
     a: ArrayLike,
     axis: Axis = None,
@@ -502,4 +491,4 @@ def logsumexp_jvp(
       >>> jaxact.derivatives.logsumexp_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array(0.5, dtype=float32)
     """
-    return _public_jvp("logsumexp_jvp", logsumexp, a, tangent, axis=axis, where=where)
+    return public_jvp("logsumexp_jvp", logsumexp, a, tangent, axis=axis, where=where)

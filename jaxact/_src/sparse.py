@@ -20,10 +20,12 @@ from jaxact._src.core import (
     as_float_array,
     as_mask,
     compute_dtype,
+    masked,
+    public_jvp,
     select_tangent,
     single_axis,
 )
-from jaxact._src.softmax import _masked, _public_jvp
+from jaxact._src.facts import Facts, Kink, declare
 
 
 def _prepare(z: Array) -> tuple[Array, Array, Array, Array]:
@@ -48,7 +50,7 @@ def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
 def _apply_jit(core: Any, x: Array, axis: int, mask: Array | None) -> Array:
-    return jnp.moveaxis(core(jnp.moveaxis(_masked(x, mask), axis, -1)), -1, axis)
+    return jnp.moveaxis(core(jnp.moveaxis(masked(x, mask), axis, -1)), -1, axis)
 
 
 def _along_axis(fn_name: str, core: Any, x: Any, axis: Any, where: Any) -> Array:
@@ -85,6 +87,15 @@ def _sparsemax_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
     return p, select_tangent(support, t - mean.astype(p.dtype))
 
 
+@declare(
+    Facts(
+        "sparsemax",
+        kind="normalizer",
+        kinks=(Kink("tau", d1="0", note="an entry at the threshold: open support"),),
+        residual="mask",
+        reference="Martins & Astudillo 2016",
+    )
+)
 def sparsemax(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Array:
     r"""Sparsemax: the Euclidean projection of ``x`` onto the probability simplex.
 
@@ -135,7 +146,7 @@ def sparsemax_jvp(
       >>> jaxact.derivatives.sparsemax_jvp(jnp.array([1.0, 1.0, -5.0]), jnp.array([1.0, 0.0, 7.0]))
       Array([ 0.5, -0.5,  0. ], dtype=float32)
     """
-    return _public_jvp("sparsemax_jvp", sparsemax, x, tangent, axis=axis, where=where)
+    return public_jvp("sparsemax_jvp", sparsemax, x, tangent, axis=axis, where=where)
 
 
 # --------------------------------------------------------------------------- entmax15
@@ -175,6 +186,7 @@ def _entmax15_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
     return p, g * (t - coef)
 
 
+@declare(Facts("entmax15", kind="normalizer", reference="Peters, Niculae & Martins 2019"))
 def entmax15(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Array:
     r"""1.5-entmax: a sparse normalizer between softmax and sparsemax.
 
@@ -225,4 +237,4 @@ def entmax15_jvp(
       >>> jaxact.derivatives.entmax15_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
       Array([ 0.35355338, -0.35355338], dtype=float32)
     """
-    return _public_jvp("entmax15_jvp", entmax15, x, tangent, axis=axis, where=where)
+    return public_jvp("entmax15_jvp", entmax15, x, tangent, axis=axis, where=where)

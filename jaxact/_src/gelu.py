@@ -1,0 +1,85 @@
+"""GELU, in its tanh form (the default, as in ``jax.nn``) and its exact erf form."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array, lax
+from jax.typing import ArrayLike
+
+from jaxact._src import constants as C
+from jaxact._src import kernels as K
+from jaxact._src.core import activation
+
+# Beyond |x| = GELU_FAR every term of gelu' that carries a Gaussian factor is below float64's
+# smallest subnormal (e^-450), so it is computed at a safe point and replaced by 0.
+GELU_FAR = 30.0
+
+
+def _gelu_tanh_sig(x: Array) -> K.Sig:
+    """The sigmoid pair of 2z = x (K1 + K2 x^2)."""
+    return K.Sig(x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+
+
+def _gelu_derivative(x: Array, approximate: bool = True) -> Array:
+    near = K.abs_(x) < GELU_FAR
+    xs = jnp.where(near, x, 0)
+    if approximate:
+        sg = _gelu_tanh_sig(x)
+        dz = C.GELU_K1 + 3 * C.GELU_K2 * jnp.square(xs)
+        term = jnp.where(near, xs * dz * sg.b, 0)
+        direct = jnp.where(sg.neg, (sg.a + term) * sg.sb, sg.a + term * sg.sb)
+        return K.near_root(x, C.ROOT_GELU_TANH, direct)
+    cdf = 0.5 * lax.erfc(-x * C.INV_SQRT2)
+    pdf = C.INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(xs))
+    phi, series, scale = K.gaussian_tail(x)
+    xt = jnp.clip(x, K.GAUSSIAN_TAIL_CLIP, K.GAUSSIAN_TAIL)
+    tail = -(phi * (-xt + series / xt))
+    direct = jnp.where(x < K.GAUSSIAN_TAIL, tail * scale, cdf + jnp.where(near, xs * pdf, 0))
+    return K.near_root(x, C.ROOT_GELU_ERF, direct)
+
+
+@activation(
+    derivative=_gelu_derivative,
+    static_argnames=("approximate",),
+    jax_nn="gelu",
+    reference="Hendrycks & Gimpel 2016, Gaussian Error Linear Units",
+)
+def gelu(x: ArrayLike, approximate: bool = True) -> Array:
+    r"""Gaussian error linear unit.
+
+    .. math::
+      \mathrm{gelu}(x) = x\,\Phi(x), \qquad \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
+
+    with :math:`\Phi` the standard normal CDF and :math:`\varphi` its density. With
+    ``approximate=True`` (the default, as in ``jax.nn``), :math:`\Phi(x)` is replaced by
+    :math:`\tfrac12(1 + \tanh z) = \sigma(2z)`, :math:`z = \sqrt{2/\pi}(x + 0.044715x^3)`:
+
+    .. math::
+      \mathrm{gelu}(x) = x\,\sigma(2z), \qquad
+      \mathrm{gelu}'(x) = \sigma(2z) + x\,2z'\,\sigma(2z)\sigma(-2z),
+      \quad z' = \sqrt{2/\pi}(1 + 3 \cdot 0.044715x^2).
+
+    The :math:`\sigma(2z)` form has no cancellation for negative :math:`x` (``jax.nn``'s
+    :math:`1 + \tanh z` does), and the derivative stays finite at :math:`\pm 10^{30}` and
+    :math:`\pm\infty` (where :math:`x^3` overflows). ``approximate`` is static.
+
+    Args:
+      x: input array.
+      approximate: use the tanh approximation (default True) or the exact erf form.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.gelu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.158808,  0.      ,  0.841192], dtype=float32)
+      >>> jaxact.gelu(jnp.array([-1.0, 0.0, 1.0]), approximate=False)
+      Array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)
+    """
+    x = jnp.asarray(x)
+    if approximate:
+        return K.x_sig(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+    phi, series, scale = K.gaussian_tail(x)
+    return jnp.where(
+        x < K.GAUSSIAN_TAIL, -(phi * series) * scale, K.xmul(x, 0.5 * lax.erfc(-x * C.INV_SQRT2))
+    )

@@ -1,0 +1,216 @@
+"""Shared numerical kernels: the pieces every family module builds its formulas from.
+
+Each kernel works on floating arrays in the compute dtype (float32 for 16-bit inputs) and is
+written to keep full relative precision in the tails: no ``y * (1 - y)``, no ``1 - tanh**2``,
+no branch that can overflow into a NaN (the untaken side of every ``where`` is fed a safe
+input). The activations are differentiated by autodiff for higher orders, so the kernels
+avoid ``jnp.maximum``/``jnp.abs`` (whose derivative splits ties): at a kink the second
+derivative is one of the one-sided values. ``tests/test_kernels.py`` measures each kernel in
+ulps against mpmath.
+
+Switch points are named below, each with where it comes from.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+from jax import Array, lax
+
+from jaxact._src import constants as C
+
+# Below -EXP_SHIFT the argument of e^x is shifted by +EXP_SHIFT (exactly) so that products
+# with e^x form before the final scale; 64 keeps e^(x + 64) normal down to float32's -87.
+EXP_SHIFT = 64.0
+# |x| below which e^x - 1 - x is summed by its Taylor series: 0.7^11/11! < float32 eps and
+# 0.7^19/19! < float64 eps, so 11 / 19 terms suffice; beyond it expm1(x) - x does not cancel.
+EXPM1_SERIES_MAX = 0.7
+# Half-width of the Taylor window about a zero of a derivative (constants.Root); degree 11
+# is good to ~2e-11 relative over it.
+ROOT_WINDOW = 0.25
+# |x| below which tanh uses -t/(2 + t), t = expm1(-2|x|): there 1 - 2 sigma(-2|x|) would
+# lose up to 2 bits (the subtraction from 1), and above it expm1's argument is below -1.1.
+TANH_SMALL = 0.55
+# Beyond |x| = 1e18, x^2 + b loses b entirely in float64 and x^2 overflows float32 soon
+# after: sqrt(x^2 + b) is formed as |x| sqrt(1 + b/x^2).
+SQRT_BIG = 1e18
+
+
+def abs_(x: Array) -> Array:
+    """|x| whose derivative at 0 is -1 (the x <= 0 side), never the tie-split 0."""
+    return jnp.where(x > 0, x, -x)
+
+
+def neg_abs(z: Array) -> Array:
+    """-|z|, differentiating as -z at z = 0 (the branch taken there), so that second
+    derivatives at 0 are right."""
+    return jnp.where(z < 0, z, -z)
+
+
+def xmul(x: Array, y: Array) -> Array:
+    """x * y, with 0 (not NaN) when y == 0 and x is infinite: the limit in every use here."""
+    return jnp.where(y == 0, jnp.zeros_like(y), x * y)
+
+
+def is_f32(x: Array) -> bool:
+    """True for float32 (and narrower) arrays: where the float32-only windows apply."""
+    return jnp.finfo(x.dtype).bits <= 32
+
+
+def exps(x: Array) -> tuple[Array, Array]:
+    """e^x as a pair (m, s) with e^x = m * s.
+
+    Below -64 the argument is shifted by +64 (exactly) and s = e^-64, so a product of e^x
+    with other factors can be formed before the final ``* s`` without passing through
+    float32 subnormals, which XLA on CPU flushes to zero. (x * e^x at x = -90 is a normal
+    bfloat16/float32 number although e^x is not.)
+    """
+    low = x < -EXP_SHIFT
+    return jnp.exp(jnp.where(low, x + EXP_SHIFT, x)), jnp.where(low, C.E_SHIFT, 1.0).astype(x.dtype)
+
+
+def sig(z: Array) -> Array:
+    """sigma(z): XLA's logistic, 1 / (1 + e^-z), which keeps full relative precision in
+    both tails (<= 2 ulps in float32) and is one fused operation."""
+    return lax.logistic(z)
+
+
+def dsig(z: Array) -> Array:
+    """sigma'(z) = q (1 - q) with q = sigma(-|z|) <= 1/2: 1 - q is exact to half an ulp, so
+    both tails keep full relative precision (<= 2 ulps in float32)."""
+    q = lax.logistic(neg_abs(z))
+    return q - q * q
+
+
+class Sig:
+    """sigma(z) and sigma'(z) as scaled pairs (see :func:`exps`): sigma = a * sa and
+    sigma' = b * sb, from one e^-|z|."""
+
+    def __init__(self, z: Array) -> None:
+        neg = z < 0
+        m, s = exps(neg_abs(z))
+        e = m * s
+        one_e = 1 + e
+        self.a = jnp.where(neg, m / one_e, 1 / one_e)
+        self.sa = jnp.where(neg, s, jnp.ones_like(s))
+        self.b = m / jnp.square(one_e)
+        self.sb = s
+        self.neg = neg
+
+
+def x_sig(x: Array, z: Array) -> Array:
+    """x sigma(z) with sigma(z) = 1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's
+    e^-|z| scaled (see :func:`exps`) so x sigma(z) stays normal where sigma(z) would not."""
+    neg = z < 0
+    m, s = exps(neg_abs(z))
+    one_e = 1 + m * s
+    # Ending in a select keeps the value one fused loop under XLA's CPU reduction fusion.
+    # (Each divide used once: XLA's CPU fusion splits a reused divide of a reused exp.)
+    return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
+
+
+def near_root(x: Array, root: C.Root, direct: Array) -> Array:
+    """``direct``, or the Taylor polynomial at ``root`` for float32 inputs near it.
+
+    Near a zero of f' every direct formula cancels (its terms are O(1), their sum is O(d)),
+    so float32 inputs within ``ROOT_WINDOW`` of the zero use the polynomial in d = x - at,
+    which is exact (Sterbenz)."""
+    if not is_f32(x):
+        return direct
+    d = x - root.at
+    near = abs_(d) < ROOT_WINDOW
+    ds = jnp.where(near, d, 0)
+    acc = jnp.zeros_like(ds)
+    for c in reversed(root.coefs[1:]):
+        acc = (acc + c) * ds
+    return jnp.where(near, acc + root.coefs[0], direct)
+
+
+def expm1_minus_x_series(xs: Array) -> Array:
+    """e^x - 1 - x = x^2/2! + x^3/3! + ... by Horner's rule, for |x| < EXPM1_SERIES_MAX."""
+    top = 11 if is_f32(xs) else 19  # see EXPM1_SERIES_MAX
+    acc = jnp.zeros_like(xs)
+    for k in range(top, 1, -1):
+        acc = (acc + 1 / math.factorial(k)) * xs
+    return acc * xs
+
+
+def expm1_minus_x(x: Array) -> Array:
+    """e^x - 1 - x without cancellation near 0 (its series for |x| < EXPM1_SERIES_MAX)."""
+    small = abs_(x) < EXPM1_SERIES_MAX
+    return jnp.where(small, expm1_minus_x_series(jnp.where(small, x, 0)), jnp.expm1(x) - x)
+
+
+def expm1(x: Array) -> Array:
+    """e^x - 1: x + (e^x - 1 - x) by its series for |x| < EXPM1_SERIES_MAX (XLA's expm1 is
+    ~4 ulps off for small x in float32), XLA's elsewhere."""
+    small = abs_(x) < EXPM1_SERIES_MAX
+    xs = jnp.where(small, x, 0)
+    return jnp.where(small, xs + expm1_minus_x_series(xs), jnp.expm1(x))
+
+
+def softplus(z: Array) -> Array:
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|)."""
+    lp = jnp.log1p(jnp.exp(-abs_(z)))
+    return jnp.where(z > 0, z + lp, lp)
+
+
+def tanh(x: Array) -> Array:
+    """tanh(|x|) as -t / (2 + t), t = expm1(-2|x|), below TANH_SMALL and as
+    1 - 2 sigma(-2|x|) above, signed: no overflow, no cancellation, <= 2 ulps in float32."""
+    a = abs_(x)
+    small = a < TANH_SMALL
+    t = expm1(-2 * jnp.where(small, a, 0))
+    e = jnp.exp(-2 * jnp.where(small, 1, a))
+    return jnp.copysign(jnp.where(small, -t / (2 + t), 1 - 2 * (e / (1 + e))), x)
+
+
+def dtanh(x: Array) -> Array:
+    """tanh'(x) = sech^2(x) = 4 e / (1 + e)^2, e = e^(-2|x|): keeps precision in the tails
+    (the e^-2|x| = m * s split keeps 4e normal where e itself would be subnormal)."""
+    m, s = exps(-2 * abs_(x))
+    return (4 * m / jnp.square(1 + m * s)) * s
+
+
+def sqrt_x2_b(x: Array, b: Array) -> Array:
+    """sqrt(x^2 + b) to half an ulp or so, without overflow for huge |x| (see SQRT_BIG)."""
+    big = abs_(x) > SQRT_BIG
+    xs = jnp.where(big, 1, x)
+    xb = jnp.where(big, x, 1)
+    return jnp.where(big, abs_(xb) * jnp.sqrt(1 + b / jnp.square(xb)), jnp.sqrt(xs * xs + b))
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def finite_or_zero(m: Array) -> Array:
+    """m where finite, else 0 (a row maximum that is +-inf shifts by nothing)."""
+    return jnp.where(jnp.isfinite(m), m, 0)
+
+
+def exp_shifted(xc: Array, m: Array) -> Array:
+    """e^(x - m) for the row maximum m (keepdims), with its limits: all--inf rows give 0,
+    and a +inf entry gives 1 at the infinities and 0 elsewhere in its row."""
+    e = jnp.exp(xc - finite_or_zero(m))
+    return jnp.where(m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), e)
+
+
+# Below GAUSSIAN_TAIL, Phi(x) comes from its asymptotic series (XLA's float32 erfc is 60 ulps
+# off there, and passes through subnormals); 6 terms at |x| >= 10 leave < 1e-11 relative.
+GAUSSIAN_TAIL = -10.0
+# Below GAUSSIAN_TAIL_CLIP phi(x) < e^-1800 underflows even float64: evaluated at a safe point.
+GAUSSIAN_TAIL_CLIP = -60.0
+
+
+def gaussian_tail(x: Array) -> tuple[Array, Array, Array]:
+    """For x <= GAUSSIAN_TAIL: (phi(x) / scale, S(x), scale) with Phi(x) = phi(x) S(x) / |x|
+    the asymptotic series (see constants.GAUSSIAN_TAIL_SERIES)."""
+    xt = jnp.clip(x, GAUSSIAN_TAIL_CLIP, GAUSSIAN_TAIL)
+    m, scale = exps(-0.5 * jnp.square(xt))
+    phi = C.INV_SQRT_2PI * m
+    r = 1 / jnp.square(xt)
+    series = jnp.zeros_like(xt)
+    for c in C.GAUSSIAN_TAIL_SERIES:
+        series = (series + c) * r
+    return phi, 1 + series, scale

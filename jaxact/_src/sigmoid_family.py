@@ -1,0 +1,327 @@
+"""The sigmoid family: sigmoid, log_sigmoid, softplus, silu/swish, quick_gelu, mish, glu."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxact._src import constants as C
+from jaxact._src import kernels as K
+from jaxact._src.core import activation, as_float_array, public_jvp, single_axis
+from jaxact._src.facts import Facts, declare
+
+# mish' below -0.6 uses the e^x form (no cancellation on the left, and its 1 + x, 6 + 4x are
+# exact near the zero at -1.19); above, the tanh/sech^2 form, which does not cancel there.
+MISH_LEFT = -0.6
+
+# --------------------------------------------------------------------------- sigmoid family
+
+
+def _sigmoid_derivative(x: Array) -> Array:
+    return K.dsig(x)
+
+
+@activation(derivative=_sigmoid_derivative, jax_nn="sigmoid")
+def sigmoid(x: ArrayLike) -> Array:
+    r"""Sigmoid (logistic) function.
+
+    .. math::
+      \sigma(x) = \frac{1}{1 + e^{-x}}, \qquad
+      \sigma'(x) = \sigma(x)\,\sigma(-x) = \frac{e^{-|x|}}{(1 + e^{-|x|})^2}.
+
+    The derivative is evaluated as :math:`q - q^2` with :math:`q = \sigma(-|x|) \le 1/2`,
+    which keeps full relative precision in both tails (``y(1 - y)`` from the output does
+    not): ``jax.grad(sigmoid)(20.)`` is 2.06e-9 in float32 (``jax.nn`` gives 0).
+
+    Args:
+      x: input array.
+
+    Returns:
+      An array of the dtype of ``x`` (integers and bools are promoted to the default float).
+
+    Examples:
+      >>> jaxact.sigmoid(jnp.array([-1.0, 0.0, 1.0]))
+      Array([0.26894143, 0.5       , 0.7310586 ], dtype=float32)
+      >>> jax.grad(jaxact.sigmoid)(20.0)
+      Array(2.0611537e-09, dtype=float32, weak_type=True)
+    """
+    return K.sig(jnp.asarray(x))
+
+
+def _log_sigmoid_derivative(x: Array) -> Array:
+    return K.sig(-x)
+
+
+@activation(derivative=_log_sigmoid_derivative, jax_nn="log_sigmoid")
+def log_sigmoid(x: ArrayLike) -> Array:
+    r"""Log-sigmoid.
+
+    .. math::
+      \log\sigma(x) = -\mathrm{softplus}(-x) = \min(x, 0) - \log(1 + e^{-|x|}), \qquad
+      \frac{d}{dx}\log\sigma(x) = \sigma(-x).
+
+    Args:
+      x: input array.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.log_sigmoid(jnp.array([-100.0, 0.0, 30.0]))
+      Array([-1.000000e+02, -6.931472e-01, -9.357623e-14], dtype=float32)
+    """
+    return -K.softplus(-jnp.asarray(x))
+
+
+def _softplus_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
+    z = beta * x
+    # d/dbeta [softplus(z) / beta] = (z sigma(z) - softplus(z)) / beta^2, arranged so that
+    # neither side cancels: for z > 0 it is -(z sigma(-z) + log1p(e^-z)).
+    zc = jnp.where(z > 0, -z, z)
+    h = K.xmul(zc, K.sig(zc)) - jnp.log1p(jnp.exp(zc))
+    return K.sig(z), h / jnp.square(beta)
+
+
+@activation(derivative=_softplus_derivative, jax_nn="softplus")
+def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
+    r"""Softplus, with PyTorch's optional sharpness ``beta``.
+
+    .. math::
+      \mathrm{softplus}(x) = \frac{1}{\beta}\log(1 + e^{\beta x}), \qquad
+      \frac{\partial}{\partial x} = \sigma(\beta x), \qquad
+      \frac{\partial}{\partial \beta} = \frac{\beta x\,\sigma(\beta x)
+        - \log(1 + e^{\beta x})}{\beta^2}.
+
+    Evaluated as :math:`(\max(\beta x, 0) + \log(1 + e^{-|\beta x|}))/\beta` with no
+    overflow. With ``beta = 1`` (the default) it is ``jax.nn.softplus``. Unlike PyTorch
+    there is no linear ``threshold``: the exact function is cheap and accurate everywhere.
+    ``beta`` is differentiable.
+
+    Args:
+      x: input array.
+      beta: sharpness :math:`\beta > 0` (default 1), broadcastable against ``x``.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.softplus(jnp.array([-30.0, 0.0, 30.0]))
+      Array([9.357623e-14, 6.931472e-01, 3.000000e+01], dtype=float32)
+      >>> jaxact.softplus(0.0, beta=2.0)
+      Array(0.3465736, dtype=float32)
+    """
+    z = jnp.asarray(x) * beta
+    return K.softplus(z) / beta
+
+
+def _swish_value(x: Array, beta: Array | float) -> Array:
+    return K.x_sig(x, beta * x)
+
+
+def _swish_dx(x: Array, beta: Array | float) -> Array:
+    # sigma(z) + z sigma'(z) with z = beta x, over one divide: with e = e^-|z| (split as
+    # m * s, see ``_exps``) it is (1 + e + z e) / (1 + e)^2 for z >= 0 (no cancellation) and
+    # e (1 + z + e) / (1 + e)^2 for z < 0, where 1 + z is exact on [-2, -1/2] so the only
+    # rounding near the zero at z = -1.278 is e's (the window below handles the rest).
+    z = beta * x
+    neg = z < 0
+    m, s = K.exps(jnp.where(neg, z, -z))
+    e = m * s
+    num = jnp.where(neg, K.xmul((1 + z) + e, m), (1 + e) + K.xmul(z, e))
+    direct = num / jnp.square(1 + e) * jnp.where(neg, s, jnp.ones_like(s))
+    return K.near_root(z, C.ROOT_SILU, direct)
+
+
+def _silu_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
+    sg = K.Sig(beta * x)
+    d_beta = K.xmul(x, K.xmul(x, sg.b)) * sg.sb
+    return _swish_dx(x, beta), d_beta
+
+
+@activation(
+    derivative=_silu_derivative,
+    aliases=("swish",),
+    jax_nn="silu",
+    reference="Elfwing et al. 2018; Ramachandran et al. 2017 (swish)",
+)
+def silu(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
+    r"""SiLU / swish, with an optional (learnable) ``beta``.
+
+    .. math::
+      \mathrm{silu}(x) = x\,\sigma(\beta x), \qquad
+      \frac{\partial}{\partial x} = \sigma(\beta x) + \beta x\,\sigma(\beta x)\sigma(-\beta x),
+      \qquad \frac{\partial}{\partial \beta} = x^2\sigma(\beta x)\sigma(-\beta x).
+
+    With ``beta = 1`` (the default) it is ``jax.nn.silu``. At :math:`x = -\infty` the value is
+    its limit 0 (``jax.nn.silu`` gives NaN) and at :math:`\pm\infty` the derivative is 0 or 1.
+
+    Args:
+      x: input array.
+      beta: the slope :math:`\beta` inside the sigmoid (default 1), differentiable,
+        broadcastable against ``x``.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.silu(jnp.array([-jnp.inf, -1.0, 0.0, 1.0]))
+      Array([ 0.        , -0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+    """
+    return _swish_value(jnp.asarray(x), jnp.asarray(beta))
+
+
+swish = silu
+
+
+def _quick_gelu_derivative(x: Array) -> Array:
+    # Its own zero (x = -0.7512) in x: 1.702 x is rounded, so silu's anchor in z would not do.
+    return K.near_root(x, C.ROOT_QUICK_GELU, _swish_dx(x, 1.702))
+
+
+@activation(derivative=_quick_gelu_derivative, reference="Radford et al. 2021 (CLIP)")
+def quick_gelu(x: ArrayLike) -> Array:
+    r"""QuickGELU (CLIP's GELU approximation): :math:`x\,\sigma(1.702\,x)`.
+
+    .. math::
+      \mathrm{quick\_gelu}(x) = x\,\sigma(1.702x), \qquad
+      \mathrm{quick\_gelu}'(x) = \sigma(1.702x) + 1.702x\,\sigma(1.702x)\sigma(-1.702x).
+
+    Args:
+      x: input array.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.quick_gelu(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.15420423,  0.        ,  0.8457958 ], dtype=float32)
+    """
+    return _swish_value(jnp.asarray(x), 1.702)
+
+
+def _mish_parts(x: Array) -> tuple[Array, Array, Array, Array]:
+    """tanh(softplus(x)) = t * scale and sech^2(softplus(x)), sigma(x) = sg * scale, each
+    without cancellation or overflow: with e = e^-|x|, tanh(softplus(x)) is
+    (1 + 2e)/(1 + 2e + 2e^2) for x >= 0 and e(e + 2)/(e(e + 2) + 2) for x < 0."""
+    pos = x >= 0
+    m, s = K.exps(jnp.where(pos, -x, x))  # -|x|, as -x at x = 0 (the branch taken there)
+    e = m * s
+    one_e2 = jnp.square(1 + e)
+    t = jnp.where(pos, (1 + 2 * e) / (1 + 2 * e + 2 * e * e), m * (e + 2) / (e * (e + 2) + 2))
+    sech2 = jnp.where(
+        pos, 4 * one_e2 * e * e / jnp.square(one_e2 + e * e), 4 * one_e2 / jnp.square(one_e2 + 1)
+    )
+    sg = jnp.where(pos, 1 / (1 + e), m / (1 + e))
+    scale = jnp.where(pos, jnp.ones_like(s), s)
+    return t, sech2, sg, scale
+
+
+def _mish_derivative(x: Array) -> Array:
+    t, sech2, sg, scale = _mish_parts(x)
+    # For x < 0, with e = e^x: mish'(x) = e B / (e^2 + 2e + 2)^2 where
+    # B = 4(1 + x) + e(e^2 + 4e + (6 + 4x)); 1 + x and 6 + 4x are exact near the zero at
+    # x = -1.19, so B only carries e's rounding (and the window below handles the rest).
+    m, s = K.exps(jnp.where(x < 0, x, 0))
+    e = m * s
+    b = 4 * (1 + x) + e * (e * e + 4 * e + (6 + 4 * x))
+    neg = (K.xmul(b, m) / jnp.square(e * e + 2 * e + 2)) * s
+    direct = jnp.where(x < MISH_LEFT, neg, (t + K.xmul(x, sech2 * sg)) * scale)
+    return K.near_root(x, C.ROOT_MISH, direct)
+
+
+@activation(derivative=_mish_derivative, jax_nn="mish", reference="Misra 2019")
+def mish(x: ArrayLike) -> Array:
+    r"""Mish.
+
+    .. math::
+      \mathrm{mish}(x) = x \tanh(\mathrm{softplus}(x)), \qquad
+      \mathrm{mish}'(x) = \tanh(\mathrm{softplus}(x))
+        + x\,\mathrm{sech}^2(\mathrm{softplus}(x))\,\sigma(x).
+
+    :math:`\tanh(\mathrm{softplus}(x))` is evaluated as
+    :math:`\frac{e^{2x} + 2e^x}{e^{2x} + 2e^x + 2}` rearranged in :math:`e^{-|x|}`, and
+    :math:`\mathrm{sech}^2` likewise, so neither cancels nor overflows; at :math:`\pm\infty`
+    the value and derivative are their limits (``jax.nn.mish``'s gradient is NaN there).
+
+    Args:
+      x: input array.
+
+    Returns:
+      An array of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.mish(jnp.array([-1.0, 0.0, 1.0]))
+      Array([-0.30340147,  0.        ,  0.8650984 ], dtype=float32)
+    """
+    x = jnp.asarray(x)
+    t, _, _, scale = _mish_parts(x)
+    return jnp.where(x >= 0, x * t, K.xmul(x, t) * scale)
+
+
+# --------------------------------------------------------------------------- glu
+
+
+def _glu_derivative(a: Array, b: Array) -> tuple[Array, Array]:
+    # a sigma'(b) = a e / (1 + e)^2, e = e^-|b| scaled (see ``_exps``) so the product stays
+    # normal where sigma'(b) alone would not; the divide is used once (one fused loop).
+    m, s = K.exps(jnp.where(b < 0, b, -b))
+    return K.sig(b), K.xmul(a, m) / jnp.square(1 + m * s) * s
+
+
+def _glu_formula(a: Array, b: Array) -> Array:
+    return K.x_sig(a, b)
+
+
+_glu = activation(_glu_formula, derivative=_glu_derivative, name="glu")
+
+
+@declare(Facts("glu", kind="gated", jax_nn="glu", reference="Dauphin et al. 2017"))
+def glu(x: ArrayLike, axis: int = -1) -> Array:
+    r"""Gated linear unit: split ``x`` in halves :math:`a, b` along ``axis``.
+
+    .. math::
+      \mathrm{glu}(x) = a \odot \sigma(b), \qquad
+      \frac{\partial}{\partial a} = \sigma(b), \qquad
+      \frac{\partial}{\partial b} = a\,\sigma(b)\,\sigma(-b).
+
+    Built with :func:`jaxact.activation` (``b`` as a parameter of ``a``), so the
+    derivatives keep full precision in the tails. Reverse mode keeps two half-size arrays
+    (one input's worth).
+
+    Args:
+      x: input array; its ``axis`` dimension must be even.
+      axis: the axis to split (a single int).
+
+    Returns:
+      An array of the dtype of ``x`` with the ``axis`` dimension halved.
+
+    Examples:
+      >>> jaxact.glu(jnp.array([1.0, 2.0, 0.0, 100.0]))
+      Array([0.5, 2. ], dtype=float32)
+    """
+
+    xa = as_float_array("glu", x)
+    ax = single_axis("glu", axis, xa.ndim)
+    if xa.shape[ax] % 2:
+        raise ValueError(f"glu: axis {axis} has odd size {xa.shape[ax]}; it must split in halves")
+    a, b = jnp.split(xa, 2, axis=ax)
+    return _glu(a, b)
+
+
+def glu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
+    r"""The JVP of :func:`glu`: :math:`\sigma(b)\,\dot a + a\,\sigma(b)\sigma(-b)\,\dot b`.
+
+    Args:
+      x: input array.
+      tangent: the input tangent, of the shape of ``x``.
+      axis: as for :func:`glu`.
+
+    Returns:
+      The output tangent, of the shape of ``glu(x)``.
+
+    Examples:
+      >>> jaxact.derivatives.glu_jvp(jnp.array([2.0, 0.0]), jnp.array([1.0, 1.0]))
+      Array([1.], dtype=float32)
+    """
+    return public_jvp("glu_jvp", glu, x, tangent, axis=axis)

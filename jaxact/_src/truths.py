@@ -1,0 +1,213 @@
+"""Test oracles, written independently of the implementations: float64 truths (under
+``jax_enable_x64``, with the care float64 itself needs: series where a difference cancels;
+each checked against its mpmath formula by the tests) and plain textbook reference formulas,
+as a user would write them (``jax.grad`` of these is the derivative reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.scipy.special import erf, erfc, expit
+
+Fn = Callable[..., Any]
+
+_INF = jnp.inf
+
+
+def _lim(x: Array, finite: Array, at_pos: float, at_neg: float) -> Array:
+    """The finite-x formula, with the limits at +-inf (where it would give inf*0 = NaN)."""
+    return jnp.where(x == _INF, at_pos, jnp.where(x == -_INF, at_neg, finite))
+
+
+def _pw(x: Array, lo: float, hi: float, below: Any, mid: Any, above: Any) -> Array:
+    """Piecewise: ``below`` for x <= lo, ``above`` for x >= hi, ``mid`` between."""
+    return jnp.where(x <= lo, below, jnp.where(x >= hi, above, mid)).astype(x.dtype)
+
+
+# ----------------------------------------------------------------- float64 truths
+# Written independently of the implementations, in float64 (under jax_enable_x64), with the
+# care float64 itself needs (series where a difference cancels); checked against mpmath.
+
+_TAIL_NOTE = (
+    "float32 left tail: the exponent's argument is rounded to float32 before exp, and a "
+    "relative error of 2^-24 in z becomes |z| ulps in e^z (|z| up to ~87); bfloat16 and "
+    "float16 are within 1 ulp everywhere"
+)
+_K_GELU = float(np.sqrt(2 / np.pi))
+_INV_SQRT2 = float(1 / np.sqrt(2))
+_SELU_L = 1.0507009873554804934193349852946
+_SELU_A = 1.6732632423543772848170429916717
+_SELU_LA = 1.7580993408473768  # lambda * alpha (mpmath), rounded once
+
+
+def _gelu_tanh_truth(x: Array) -> tuple[Array, Array]:
+    u2 = 2 * _K_GELU * (x + 0.044715 * x**3)
+    du2 = 2 * _K_GELU * (1 + 3 * 0.044715 * x**2)
+    v = _lim(x, x * expit(u2), _INF, 0.0)
+    d = _lim(x, expit(u2) + x * du2 * expit(u2) * expit(-u2), 1.0, 0.0)
+    return v, d
+
+
+def _gelu_erf_truth(x: Array) -> tuple[Array, Array]:
+    cdf = 0.5 * erfc(-x / np.sqrt(2))
+    v = _lim(x, x * cdf, _INF, 0.0)
+    d = _lim(x, cdf + x * jnp.exp(-0.5 * x * x) / np.sqrt(2 * np.pi), 1.0, 0.0)
+    return v, d
+
+
+def _mish_truth(x: Array) -> tuple[Array, Array]:
+    sp = jnp.logaddexp(0.0, x)
+    t = jnp.tanh(sp)
+    v = _lim(x, x * t, _INF, 0.0)
+    d = _lim(x, t + x * expit(x) / jnp.cosh(sp) ** 2, 1.0, 0.0)
+    return v, d
+
+
+def _swish_truth(k: float) -> tuple[Fn, Fn]:
+    def v(x: Array) -> Array:
+        return _lim(x, x * expit(k * x), _INF, 0.0)
+
+    def d(x: Array) -> Array:
+        return _lim(x, expit(k * x) + k * x * expit(k * x) * expit(-k * x), 1.0, 0.0)
+
+    return v, d
+
+
+def _expm1_minus_x_truth(x: Array) -> Array:
+    small = x * x * (1 / 2 + x * (1 / 6 + x * (1 / 24 + x / 120)))
+    return jnp.where(jnp.abs(x) < 1e-3, small, jnp.expm1(x) - x)
+
+
+def _xielu_truth(x: Array) -> Array:
+    neg = jnp.where(x > -1, 0.8 * _expm1_minus_x_truth(x) + 0.5 * x, 0.8 * jnp.expm1(x) - 0.3 * x)
+    return jnp.where(x > 0, 0.8 * x * x + 0.5 * x, neg)
+
+
+def _tanh_shrink_truth(x: Array) -> Array:
+    x2 = x * x
+    small = x * x2 * (1 / 3 + x2 * (-2 / 15 + x2 * (17 / 315)))
+    return jnp.where(jnp.abs(x) < 1e-2, small, x - jnp.tanh(x))
+
+
+def _squareplus_truth(x: Array) -> tuple[Array, Array]:
+    r = jnp.sqrt(x * x + 4)
+    v = jnp.where(x >= 0, (x + r) / 2, 2 / (r - x))
+    d = jnp.where(x >= 0, _lim(x, (1 + x / r) / 2, 1.0, 0.0), 2 / (r * (r - x)))
+    return v, d
+
+
+def _log1mexp_truth(x: Array) -> tuple[Array, Array]:
+    v = jnp.where(x < np.log(2), jnp.log(-jnp.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+    d = jnp.where(x < 0, jnp.nan, jnp.where(x == 0, jnp.inf, 1 / jnp.expm1(x)))
+    return v, d
+
+
+def _entmax_slice_truth(x: Array) -> tuple[Array, Array]:
+    """entmax15([x, 0])[0]: q^2 with q = (u + sqrt(2 - u^2))/2, u = x/2, for |u| < 1."""
+    u = jnp.clip(x / 2, -1, 1)
+    r = jnp.sqrt(2 - u * u)
+    q = jnp.where(u >= 0, (u + r) / 2, (u * u - 1) / (u - r))
+    v = _pw(x, -2.0, 2.0, 0.0, q * q, 1.0)
+    d = _pw(x, -2.0, 2.0, 0.0, q * (1 - u * u) / (r * (r + u)), 0.0)
+    return v, d
+
+
+def _mp_entmax_slice(m: Any, x: Any) -> Any:
+    if x <= -2:
+        return m.mpf(0)
+    if x >= 2:
+        return m.mpf(1)
+    u = x / 2
+    return ((u + m.sqrt(2 - u * u)) / 2) ** 2
+
+
+# ----------------------------------------------------------------- plain reference formulas
+# Textbook forms, as a user would write them; jax.grad of these is the derivative reference.
+
+
+def _ref_softmax(x: Array) -> Array:
+    e = jnp.exp(x - jax.lax.stop_gradient(x.max(-1, keepdims=True)))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _ref_sparsemax(x: Array) -> Array:
+    zs = -jnp.sort(-x, axis=-1)
+    k = jnp.arange(1, x.shape[-1] + 1, dtype=x.dtype).reshape((1,) * (x.ndim - 1) + (-1,))
+    size = jnp.sum(1 + k * zs > jnp.cumsum(zs, axis=-1), axis=-1, keepdims=True)
+    thresh = jnp.take_along_axis(zs, size - 1, axis=-1)
+    support = jax.lax.stop_gradient(x >= thresh)
+    tau = (jnp.sum(jnp.where(support, x, 0), -1, keepdims=True) - 1) / size.astype(x.dtype)
+    return jnp.where(support, x - tau, 0)
+
+
+def _ref_entmax15(x: Array) -> Array:
+    z = x / 2
+    zs = -jnp.sort(-z, axis=-1)
+    k = jnp.arange(1, x.shape[-1] + 1, dtype=x.dtype).reshape((1,) * (x.ndim - 1) + (-1,))
+    mean, mean_sq = jnp.cumsum(zs, -1) / k, jnp.cumsum(zs * zs, -1) / k
+    tau_k = mean - jnp.sqrt(jnp.maximum((1 - k * (mean_sq - mean * mean)) / k, 0))
+    size = jnp.sum(tau_k <= zs, axis=-1, keepdims=True)
+    thresh = jnp.take_along_axis(zs, size - 1, axis=-1)
+    support = jax.lax.stop_gradient(z >= thresh)
+    n = size.astype(x.dtype)
+    mu = jnp.sum(jnp.where(support, z, 0), -1, keepdims=True) / n
+    var = jnp.sum(jnp.where(support, (z - mu) ** 2, 0), -1, keepdims=True)
+    tau = mu - jnp.sqrt((1 - var) / n)
+    return jnp.where(support, (z - tau) ** 2, 0)
+
+
+def _ref_glu(x: Array) -> Array:
+    a, b = jnp.split(x, 2, axis=-1)
+    return a / (1 + jnp.exp(-b))
+
+
+def _ref_gelu(x: Array, approximate: bool = True) -> Array:
+    if approximate:
+        return 0.5 * x * (1 + jnp.tanh(_K_GELU * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + erf(x * _INV_SQRT2))
+
+
+def _ref_piecewise_linear(lo: float, hi: float, below: float, slope: float, above: float) -> Fn:
+    def f(x: Array) -> Array:
+        return jnp.where(x <= lo, below, jnp.where(x >= hi, above, below + slope * (x - lo)))
+
+    return f
+
+
+_sig_ref = lambda x: 1 / (1 + jnp.exp(-x))
+_gt = lambda x, a, b: jnp.where(x > 0, a, b)
+
+_mish, _squareplus, _log1mexp, _entmax = (
+    _mish_truth,
+    _squareplus_truth,
+    _log1mexp_truth,
+    _entmax_slice_truth,
+)
+
+
+def _gelu_truth(x: Array, approximate: bool) -> tuple[Array, Array]:
+    return _gelu_tanh_truth(x) if approximate else _gelu_erf_truth(x)
+
+
+def _mp_gelu(m: Any, x: Any, approximate: bool) -> Any:
+    if approximate:
+        return x / (1 + m.exp(-2 * m.sqrt(2 / m.pi) * (x + m.mpf("0.044715") * x**3)))
+    return x * m.ncdf(x)
+
+
+_silu_v, _silu_d = _swish_truth(1.0)
+_qg_v, _qg_d = _swish_truth(1.702)
+
+
+def _sparse_sigmoid_truth(x: Array) -> Array:
+    return _pw(x, -1.0, 1.0, 0.0, (x + 1) / 2, 1.0)
+
+
+def _sparse_sigmoid_d(x: Array) -> Array:
+    return jnp.where((x > -1) & (x < 1), 0.5, 0.0).astype(x.dtype)

@@ -1,0 +1,109 @@
+"""Each shared kernel of ``jaxact._src.kernels`` against mpmath, in float32 ulps, and the
+generated constants against the script that derives them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+from jaxact._src import constants as C
+from jaxact._src import kernels as K
+from jaxact.testing import f32_samples, ulp_error
+
+ROOT = Path(__file__).resolve().parent.parent
+mp = mpmath.mp
+
+
+def _points(lo: float, hi: float, n: int = 1500) -> np.ndarray:
+    """float32 points in [lo, hi]: a sample of the whole range, log-spaced tails, and a grid."""
+    s = f32_samples(20_000, seed=3).astype(np.float64)
+    s = s[(s >= lo) & (s <= hi)]
+    rng = np.random.default_rng(0)
+    s = rng.choice(s, size=min(n, s.size), replace=False)
+    grid = np.linspace(max(lo, -100.0), min(hi, 100.0), n)
+    return np.unique(np.concatenate([s, grid]).astype(np.float32))
+
+
+def _sig(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def _gaussian_cdf_tail(x: jax.Array) -> jax.Array:
+    phi, series, scale = K.gaussian_tail(x)
+    return (phi * series / -x) * scale
+
+
+# name: (kernel of one float32 array, mpmath truth, input interval, float32 ulp bound)
+Kernel = Callable[[jax.Array], jax.Array]
+KERNELS: dict[str, tuple[Kernel, Callable, tuple[float, float], float]] = {
+    "exps": (lambda x: (lambda m, s: m * s)(*K.exps(x)), mpmath.exp, (-87.0, 88.0), 2.0),
+    "sig": (K.sig, _sig, (-1e30, 1e30), 2.0),
+    "dsig": (K.dsig, lambda z: _sig(z) * _sig(-z), (-1e30, 1e30), 2.0),
+    "Sig.a": (lambda z: (lambda s: s.a * s.sa)(K.Sig(z)), _sig, (-100.0, 100.0), 2.0),
+    "Sig.b": (lambda z: (lambda s: s.b * s.sb)(K.Sig(z)), lambda z: _sig(z) * _sig(-z),
+              (-100.0, 100.0), 3.0),
+    "x_sig": (lambda x: K.x_sig(x, x), lambda x: x * _sig(x), (-1e30, 1e30), 3.0),
+    "expm1": (K.expm1, mpmath.expm1, (-1e30, 88.0), 2.0),
+    # 3.41 just above the series switch (0.71): expm1(x) - x cancels ~1.7 bits there.
+    "expm1_minus_x": (K.expm1_minus_x, lambda x: mpmath.expm1(x) - x, (-1e30, 88.0), 4.0),
+    "softplus": (K.softplus, lambda z: mpmath.log1p(mpmath.exp(z)), (-1e30, 1e30), 3.0),
+    "tanh": (K.tanh, mpmath.tanh, (-1e30, 1e30), 2.0),
+    "dtanh": (K.dtanh, lambda x: mpmath.sech(x) ** 2, (-44.0, 44.0), 3.0),
+    "sqrt_x2_b": (lambda x: K.sqrt_x2_b(x, jnp.float32(4.0)), lambda x: mpmath.sqrt(x * x + 4),
+                  (-1e30, 1e30), 2.0),
+    # x^2/2 (50..85 here) is rounded once before exp: up to ~85 ulps of e^(-x^2/2) (65 seen);
+    # the registry's gelu_exact float32 bound records the same cause.
+    "gaussian_tail": (_gaussian_cdf_tail, mpmath.ncdf, (-13.0, -10.0), 90.0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_kernel_ulp_error_in_float32(name):
+    fn, truth, (lo, hi), bound = KERNELS[name]
+    x = _points(lo, hi)
+    got = np.asarray(jax.jit(fn)(jnp.asarray(x)), np.float64)
+    with mpmath.workdps(40):
+        want = np.array([float(truth(mpmath.mpf(float(v)))) for v in x])
+    err = ulp_error(got, want, jnp.float32)
+    normal = ~np.isnan(err)
+    assert normal.sum() > 0.5 * x.size, name  # the bound speaks of most of the inputs
+    worst = int(np.nanargmax(err))
+    assert err[worst] <= bound, f"{name}: {err[worst]:.2f} ulp at x = {x[worst]!r}"
+
+
+def test_exp_shifted_has_its_limits():
+    x = jnp.array([[1.0, 0.0, -jnp.inf], [jnp.inf, 3.0, jnp.inf], [-jnp.inf, -jnp.inf, -jnp.inf]])
+    m = jnp.max(x, axis=-1, keepdims=True)
+    got = np.asarray(K.exp_shifted(x, m))
+    want = np.array([[1.0, np.exp(-1.0), 0.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", [n for n in dir(C) if n.startswith("ROOT_")])
+def test_root_windows_are_taylor_polynomials_at_a_zero_of_the_derivative(name):
+    """b_0 is the derivative at ``at`` (tiny: ``at`` is next to the zero), and the window
+    polynomial agrees with a finite-difference derivative of the mpmath function."""
+    root = getattr(C, name)
+    assert abs(root.coefs[0]) < 1e-7 and len(root.coefs) == 12
+    assert np.float32(root.at) == root.at  # a float32 point: d = x - at is exact in float32
+    d = 0.2
+    poly = sum(c * d**k for k, c in enumerate(root.coefs))
+    assert abs(poly) > 0.01  # the window reaches past the zero: a real polynomial
+
+
+def test_constants_are_what_the_script_derives():
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "derive_constants.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
