@@ -1,0 +1,181 @@
+"""Generate the README's tables from the code, so they cannot go stale.
+
+* ``api``: every public function, from the catalogue (signature, docstring summary, jax.nn
+  counterpart, what reverse mode keeps, aliases);
+* ``kinks``: every declared kink (``jaxact._src.facts.Kink``) with the derivatives taken;
+* ``accuracy``: the ulp table, from ``docs/accuracy.json`` (``python -m jaxact --json``).
+
+Usage::
+
+    python tools/readme_tables.py              # rewrite the tables in README.md
+    python tools/readme_tables.py --check      # exit 1 if README.md differs (CI runs this)
+    python tools/readme_tables.py --refresh    # rerun python -m jaxact --json first (~2 min)
+
+Each table sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+ACCURACY = ROOT / "docs" / "accuracy.json"
+
+
+def _public() -> list[tuple[str, Any]]:
+    import jaxact
+    from jaxact._src.facts import facts_of
+
+    out = []
+    for name in jaxact.__all__:
+        obj = getattr(jaxact, name)
+        try:
+            facts = facts_of(obj)
+        except TypeError:
+            continue  # modules, helpers (activation, Select, Kink, Activation)
+        if name in facts.aliases or name != facts.name:
+            continue  # listed with its primary name
+        out.append((name, obj))
+    return out
+
+
+def _signature(name: str, fn: Any) -> str:
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        text = p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+        if p.kind is p.KEYWORD_ONLY and not any(q.startswith("*") for q in params):
+            params.append("*")
+        params.append(text)
+    return f"{name}({', '.join(params)})"
+
+
+_KEEPS = {
+    "array": "x (one input-sized array)",
+    "mask": "a 1-byte mask",
+    "none": "nothing",
+}
+
+
+def api_table() -> str:
+    from jaxact._src.facts import facts_of
+
+    rows = [
+        "| function | what it is | `jax.nn` | reverse mode keeps |",
+        "|---|---|---|---|",
+    ]
+    for name, fn in _public():
+        facts = facts_of(fn)
+        summary = (inspect.getdoc(fn) or "").splitlines()[0].rstrip(".")
+        # reST to Markdown: ``code`` and :math:`tex` become `code`.
+        summary = re.sub(r":math:`([^`]*)`", r"`\1`", summary).replace("``", "`")
+        summary = summary.replace("|", "\\|")
+        sig = f"`{_signature(name, fn)}`" + "".join(f" = `{a}`" for a in facts.aliases)
+        jnn = f"`{facts.jax_nn}`" if facts.jax_nn else "—"
+        keeps = _KEEPS[facts.residual]
+        if facts.kind != "elementwise" and facts.residual == "array":
+            keeps = "x (and row statistics)" if facts.kind != "gated" else "x"
+        rows.append(f"| {sig} | {summary} | {jnn} | {keeps} |")
+    return "\n".join(rows)
+
+
+def kinks_table() -> str:
+    from jaxact._src.facts import Kink, facts_of
+
+    rows = ["| function | point | f′ taken | f″ taken | note |", "|---|---|---|---|---|"]
+    for name, fn in _public():
+        for k in facts_of(fn).kinks:
+            rows.append(
+                f"| {name} | {Kink.pretty(k.at)} | {Kink.pretty(k.d1)} | {Kink.pretty(k.d2)} "
+                f"| {k.note or '—'} |"
+            )
+    return "\n".join(rows)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    if not math.isfinite(v):
+        return "inf"
+    return f"{v:.2f}" if v < 1e4 else f"{v:.1e}"
+
+
+def _cell(stats: dict[str, Any] | None) -> str:
+    if stats is None:
+        return "—"
+    text = _fmt(stats["max"]) + (" eps" if stats["unit"] == "eps" else "")
+    return text + (f" ({stats['bad']} non-finite)" if stats["bad"] else "")
+
+
+def accuracy_table() -> str:
+    data = json.loads(ACCURACY.read_text())
+    rows = [
+        "| function | dtype | value | f′ | jax.nn value | jax.nn f′ | checks |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in data["results"]:
+        checks = "all ok" if all(c["ok"] for c in r["checks"]) else "FAIL"
+        for i, a in enumerate(r["accuracy"]):
+            rows.append(
+                f"| {r['name'] if i == 0 else ''} | {a['dtype']} | {_cell(a['value'])} "
+                f"| {_cell(a['derivative'])} | {_cell(a['jax_nn_value'])} "
+                f"| {_cell(a['jax_nn_derivative'])} | {checks if i == 0 else ''} |"
+            )
+    return "\n".join(rows)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "api": api_table,
+    "kinks": kinks_table,
+    "accuracy": accuracy_table,
+}
+
+
+def render(text: str) -> str:
+    for name, make in TABLES.items():
+        pattern = re.compile(
+            rf"(<!-- generated:{name} -->\n)(.*?)(<!-- /generated:{name} -->)", re.DOTALL
+        )
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no <!-- generated:{name} --> section")
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(3), text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    parser.add_argument("--refresh", action="store_true", help="rerun python -m jaxact --json")
+    args = parser.parse_args(argv)
+    if args.refresh:
+        out = subprocess.run(
+            [sys.executable, "-m", "jaxact", "--json"], capture_output=True, text=True, check=False
+        )
+        if out.returncode not in (0, 1):
+            print(out.stderr, file=sys.stderr)
+            return 2
+        ACCURACY.write_text(out.stdout)
+    old = README.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print("README.md tables are stale: run python tools/readme_tables.py", file=sys.stderr)
+            return 1
+        print("README.md tables are up to date")
+        return 0
+    README.write_text(new)
+    print("README.md tables written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
