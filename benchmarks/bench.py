@@ -1,17 +1,22 @@
-"""Speed and memory of every jaxact activation against jax.nn, a naive formula, and the
-memory-bandwidth roof, all measured in one process.
+"""Steady-state speed, compiled memory and compile cost of every jaxact activation against
+jax.nn, measured as a training or inference loop sees them.
 
-    python benchmarks/bench.py --quick            # < 3 minutes on 2 cores
-    python benchmarks/bench.py                    # 2^24 elements, (4096, 4096) rows
+    python benchmarks/bench.py --quick            # about 4 minutes on 2 cores
+    python benchmarks/bench.py                    # 2^24 elements, (8192, 2048) rows
     python benchmarks/bench.py --only gelu,silu --dtype float32 --json out.json
 
-For each function and dtype: jit forward and jit(value_and_grad(sum(f(x)))) forward+backward,
-timed with block_until_ready after a warm-up, repetitions interleaved (in a fresh seeded
-order each time) across jaxact, jax.nn (same name) and the registry's plain textbook
-formula under autodiff, medians reported; the
-roof is a jitted x * 2 (forward: one read, one write) and (sum(x), 2x) (forward+backward:
-one read, one write). Residual bytes per element come from what jax.vjp keeps; train-step
-temp memory from XLA's memory analysis of a compiled MLP training step.
+Speed: each program (forward ``jit(f)``; forward+backward ``jit(value_and_grad(sum∘f))``) is
+compiled and warmed up, then called back to back in *blocks* of ``--calls`` calls, one
+library at a time; a block's median call time is kept. Blocks alternate between the
+libraries in rounds (jaxact, jax.nn; then jax.nn, jaxact; ...), the median over rounds is
+reported, and the largest ratio between two rounds of the same library is the noise figure.
+(Interleaving the programs call by call, as an earlier version did, makes each call pay for
+the previous program's cache and allocator state and pulls every ratio toward 1.)
+
+Memory: XLA's compiled temp bytes (``memory_analysis().temp_size_in_bytes``) of both
+programs; what reverse mode keeps per element (``jax.vjp``'s residuals); the temp bytes of a
+jitted SGD step of a 4-layer MLP with the function as hidden activation (elementwise ones).
+Compile: StableHLO op count and compile seconds of the forward+backward program.
 """
 
 from __future__ import annotations
@@ -22,66 +27,95 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxact._src.registry import BY_NAME, REGISTRY, Spec
+import jaxact
+from jaxact._src.registry import BY_NAME, REGISTRY
 from jaxact.testing import residual_bytes
 
-
-def _time_once(fn: Callable[[jax.Array], Any], x: jax.Array) -> float:
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(x))
-    return time.perf_counter() - t0
+Fn = Callable[..., Any]
 
 
-def _interleaved(fns: dict[str, Callable[[jax.Array], Any]], x: jax.Array, reps: int) -> dict:
-    for f in fns.values():  # compile and warm up
-        jax.block_until_ready(f(x))
-        jax.block_until_ready(f(x))
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    order = np.random.default_rng(0)
-    for _ in range(reps):
-        # A fresh order every repetition: on a 2-core CPU a run is measurably faster or
-        # slower depending on which program ran just before it (allocator and cache
-        # state); a fixed cyclic order turned that into a 20% gap between two identical
-        # compiled programs.
-        for k in order.permutation(list(fns)):
-            times[str(k)].append(_time_once(fns[str(k)], x))
-    return {k: statistics.median(v) for k, v in times.items()}
+@dataclass(frozen=True)
+class Case:
+    """One benchmarked function: jaxact's and jax.nn's versions, and the input it takes."""
+
+    name: str
+    ours: Fn
+    theirs: Fn | None
+    kind: str
+    domain: tuple[float, float]
 
 
-def _fwd(f: Callable) -> Callable:
-    return jax.jit(f)
+def cases() -> list[Case]:
+    out = [Case(s.name, s.bound, s.bound_jax_nn, s.kind, s.domain) for s in REGISTRY]
+    # logsumexp over the whole array too (its default axis=None).
+    out.append(Case("logsumexp_all", jaxact.logsumexp, jax.nn.logsumexp, "reduction", (-8.0, 8.0)))
+    return out
 
 
-def _fwd_bwd(f: Callable) -> Callable:
-    return jax.jit(jax.value_and_grad(lambda v: jnp.sum(f(v).astype(jnp.float32))))
-
-
-_ROOF_FWD = jax.jit(lambda v: v * 2)
-_ROOF_BWD = jax.jit(lambda v: (jnp.sum(v.astype(jnp.float32)), v * 2))
-
-
-def _input(spec: Spec, dtype: Any, quick: bool) -> jax.Array:
-    lo, hi = spec.domain
-    shape = (
-        ((1024, 1024) if quick else (4096, 4096))
-        if spec.kind != "elementwise"
-        else ((1 << 20,) if quick else (1 << 24,))
-    )
-    x = jax.random.uniform(jax.random.key(0), shape, jnp.float32, lo, hi)
+def _input(case: Case, dtype: Any, quick: bool) -> jax.Array:
+    if case.kind == "elementwise":
+        shape: tuple[int, ...] = (1 << 20,) if quick else (1 << 24,)
+    else:
+        shape = (512, 2048) if quick else (8192, 2048)
+    lo, hi = case.domain
+    if case.kind == "elementwise" and lo < 0 < hi:
+        x = 3 * jax.random.normal(jax.random.key(0), shape, jnp.float32)  # x ~ 3 N(0, 1)
+    else:
+        x = jax.random.uniform(jax.random.key(0), shape, jnp.float32, lo, hi)
     return x.astype(dtype)
 
 
-def _train_step_temp_mib(act: Callable, dtype: Any, quick: bool) -> float:
-    """Temp bytes XLA plans for one SGD step of a 4-layer MLP with ``act`` hidden units."""
+def _fwd_bwd(f: Fn) -> Fn:
+    return jax.value_and_grad(lambda v: jnp.sum(f(v).astype(jnp.float32)))
+
+
+def _compiled(f: Fn, x: jax.Array) -> tuple[Any, int, float]:
+    """(compiled program, StableHLO op count, compile seconds)."""
+    lowered = jax.jit(f).lower(x)
+    ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line and "%" in line)
+    t0 = time.perf_counter()
+    compiled = lowered.compile()
+    return compiled, ops, time.perf_counter() - t0
+
+
+def _block(f: Fn, x: jax.Array, calls: int) -> float:
+    """Median seconds of ``calls`` back-to-back calls of one compiled program."""
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(x))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def steady(progs: dict[str, Fn], x: jax.Array, rounds: int, calls: int) -> dict[str, Any]:
+    """Median seconds per call for each program, and the noise: the largest ratio between
+    two rounds of the same program."""
+    for f in progs.values():  # warm up
+        jax.block_until_ready(f(x))
+        jax.block_until_ready(f(x))
+    names = list(progs)
+    per: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(rounds):
+        for k in names if r % 2 == 0 else names[::-1]:
+            per[k].append(_block(progs[k], x, calls))
+    return {
+        "seconds": {k: statistics.median(v) for k, v in per.items()},
+        "noise": max(max(v) / min(v) for v in per.values()),
+    }
+
+
+def _train_step_temp_mib(act: Fn, dtype: Any, quick: bool) -> float:
+    """Temp MiB XLA plans for one SGD step of a 4-layer MLP with ``act`` hidden units."""
     width, batch = (1024, 256) if quick else (4096, 1024)
-    keys = jax.random.split(jax.random.key(1), 4)
-    params = [jax.ShapeDtypeStruct((width, width), dtype) for _ in keys]
+    params = [jax.ShapeDtypeStruct((width, width), dtype) for _ in range(4)]
     x = jax.ShapeDtypeStruct((batch, width), dtype)
 
     def loss(ps: list[jax.Array], v: jax.Array) -> jax.Array:
@@ -93,129 +127,144 @@ def _train_step_temp_mib(act: Callable, dtype: Any, quick: bool) -> float:
         g = jax.grad(loss)(ps, v)
         return [p - 0.01 * gi for p, gi in zip(ps, g, strict=True)]
 
-    compiled = jax.jit(step).lower(params, x).compile()
+    mem = jax.jit(step).lower(params, x).compile().memory_analysis()
+    return float(mem.temp_size_in_bytes) / 2**20 if mem is not None else float("nan")
+
+
+def _mib(compiled: Any) -> float:
     mem = compiled.memory_analysis()
     return float(mem.temp_size_in_bytes) / 2**20 if mem is not None else float("nan")
 
 
-def bench(spec: Spec, dtype_name: str, quick: bool, reps: int) -> dict[str, Any]:
+def bench(case: Case, dtype_name: str, quick: bool, rounds: int, calls: int) -> dict[str, Any]:
     dtype = jnp.dtype(dtype_name)
-    x = _input(spec, dtype, quick)
-    ours, naive, theirs = spec.bound, spec.bound_reference, spec.bound_jax_nn
-    fwd = {"jaxact": _fwd(ours), "naive": _fwd(naive), "roof": _ROOF_FWD}
-    bwd = {"jaxact": _fwd_bwd(ours), "naive": _fwd_bwd(naive), "roof": _ROOF_BWD}
-    if theirs is not None:
-        fwd["jax.nn"] = _fwd(theirs)
-        bwd["jax.nn"] = _fwd_bwd(theirs)
-    tf = _interleaved(fwd, x, reps)
-    tb = _interleaved(bwd, x, reps)
+    x = _input(case, dtype, quick)
+    libs = {"jaxact": case.ours}
+    if case.theirs is not None:
+        libs["jax.nn"] = case.theirs
+    fwd, bwd, temp_f, temp_b, compile_ = {}, {}, {}, {}, {}
+    for lib, f in libs.items():
+        cf, _, _ = _compiled(f, x)
+        cb, ops, secs = _compiled(_fwd_bwd(f), x)
+        fwd[lib], bwd[lib] = cf, cb
+        temp_f[lib], temp_b[lib] = _mib(cf), _mib(cb)
+        compile_[lib] = {"ops": ops, "seconds": secs}
+    sf = steady(fwd, x, rounds, calls)
+    sb = steady(bwd, x, rounds, calls)
     small = x[:64] if x.ndim == 1 else x[:8]
-    res = {"jaxact": residual_bytes(ours, small) / small.size}
-    if theirs is not None:
-        res["jax.nn"] = residual_bytes(theirs, small) / small.size
-    temp = {}
-    if spec.kind == "elementwise":
-        temp["jaxact"] = _train_step_temp_mib(ours, dtype, quick)
-        if theirs is not None:
-            temp["jax.nn"] = _train_step_temp_mib(theirs, dtype, quick)
+    res = {lib: residual_bytes(f, small) / small.size for lib, f in libs.items()}
+    step = {}
+    if case.kind == "elementwise":
+        step = {lib: _train_step_temp_mib(f, dtype, quick) for lib, f in libs.items()}
     return {
-        "name": spec.name,
+        "name": case.name,
         "dtype": dtype_name,
         "shape": list(x.shape),
-        "fwd_s": tf,
-        "fwd_bwd_s": tb,
+        "fwd_s": sf["seconds"],
+        "fwd_bwd_s": sb["seconds"],
+        "noise": {"fwd": sf["noise"], "fwd_bwd": sb["noise"]},
+        "temp_mib": {"fwd": temp_f, "fwd_bwd": temp_b},
         "residual_bytes_per_elem": res,
-        "train_step_temp_mib": temp,
+        "train_step_temp_mib": step,
+        "compile_fwd_bwd": compile_,
     }
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    if a is None or b is None or not b:
-        return "-"
-    return f"{a / b:.2f}"
+def _ratio(d: dict[str, float]) -> float | None:
+    return d["jaxact"] / d["jax.nn"] if d.get("jax.nn") else None
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
+def _pair(d: dict[str, float], fmt: str = "{:.0f}") -> str:
+    ours = fmt.format(d["jaxact"])
+    return f"{ours} / {fmt.format(d['jax.nn'])}" if "jax.nn" in d else f"{ours} / —"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The README's speed table (``tools/readme_tables.py`` renders it from the JSON)."""
     out = [
-        "| function | dtype | fwd vs jax.nn | fwd+bwd vs jax.nn | fwd+bwd vs roof "
-        "| fwd+bwd vs naive | residual B/elem (jaxact / jax.nn) | train-step temp MiB "
-        "(jaxact / jax.nn) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| function | dtype | fwd vs jax.nn | fwd+bwd vs jax.nn | noise | temp MiB fwd "
+        "| temp MiB fwd+bwd | residual B/elem | MLP step temp MiB | fwd+bwd ops | compile s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        f, b = r["fwd_s"], r["fwd_bwd_s"]
-        res = r["residual_bytes_per_elem"]
-        tmp = r["train_step_temp_mib"]
-        res_txt = (
-            f"{res['jaxact']:g} / {res['jax.nn']:g}"
-            if "jax.nn" in res
-            else (f"{res['jaxact']:g} / -")
-        )
-        if tmp:
-            tmp_txt = f"{tmp['jaxact']:.0f} / " + (
-                f"{tmp['jax.nn']:.0f}" if "jax.nn" in tmp else "-"
-            )
-        else:
-            tmp_txt = "-"
+    for r in data["rows"]:
+        rf, rb = _ratio(r["fwd_s"]), _ratio(r["fwd_bwd_s"])
+        comp = r["compile_fwd_bwd"]
         out.append(
-            f"| {r['name']} | {r['dtype']} | {_ratio(f['jaxact'], f.get('jax.nn'))} "
-            f"| {_ratio(b['jaxact'], b.get('jax.nn'))} | {_ratio(b['jaxact'], b['roof'])} "
-            f"| {_ratio(b['jaxact'], b['naive'])} | {res_txt} | {tmp_txt} |"
+            f"| {r['name']} | {r['dtype']} "
+            f"| {'—' if rf is None else f'{rf:.2f}'} | {'—' if rb is None else f'{rb:.2f}'} "
+            f"| {max(r['noise'].values()):.2f} "
+            f"| {_pair(r['temp_mib']['fwd'])} | {_pair(r['temp_mib']['fwd_bwd'])} "
+            f"| {_pair(r['residual_bytes_per_elem'], '{:g}')} "
+            f"| {_pair(r['train_step_temp_mib']) if r['train_step_temp_mib'] else '—'} "
+            f"| {_pair({k: v['ops'] for k, v in comp.items()})} "
+            f"| {_pair({k: v['seconds'] for k, v in comp.items()}, '{:.2f}')} |"
         )
     return "\n".join(out)
+
+
+def summary(data: dict[str, Any]) -> str:
+    """One line per mode: median and max ratio vs jax.nn, and how many rows are <= 1.05."""
+    lines = []
+    for key, label in (("fwd_s", "fwd"), ("fwd_bwd_s", "fwd+bwd")):
+        rs = [x for x in (_ratio(r[key]) for r in data["rows"]) if x is not None]
+        if rs:
+            lines.append(
+                f"{label} vs jax.nn: median {np.median(rs):.2f}, max {np.max(rs):.2f}, "
+                f"{sum(x <= 1.05 for x in rs)} of {len(rs)} (function, dtype) pairs <= 1.05"
+            )
+    noise = [max(r["noise"].values()) for r in data["rows"]]
+    if noise:
+        lines.append(f"noise (largest round-to-round ratio): median {np.median(noise):.2f}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", help="comma-separated registry names (default: all)")
     p.add_argument("--dtype", default="float32,bfloat16", help="comma-separated dtypes")
-    p.add_argument("--quick", action="store_true", help="2^20 elements, 7 repetitions")
-    p.add_argument("--reps", type=int, help="repetitions per timing (default 15; quick 7)")
+    p.add_argument("--quick", action="store_true", help="2^20 elements, (512, 2048) rows")
+    p.add_argument("--rounds", type=int, help="rounds of blocks per library (default 6; quick 4)")
+    p.add_argument("--calls", type=int, help="calls per block (default 10; quick 20)")
     p.add_argument("--json", help="also write the results to this JSON file")
     a = p.parse_args(argv)
-    specs = list(REGISTRY)
+    todo = cases()
     if a.only:
         names = [n.strip() for n in a.only.split(",")]
-        bad = [n for n in names if n not in BY_NAME]
+        known = {c.name for c in todo}
+        bad = [n for n in names if n not in known and n not in BY_NAME]
         if bad:
             print(f"bench: unknown name {', '.join(bad)}", file=sys.stderr)
             return 2
-        specs = [BY_NAME[n] for n in names]
+        todo = [c for c in todo if c.name in names]
     dtypes = [d.strip() for d in a.dtype.split(",")]
-    reps = a.reps or (7 if a.quick else 15)
+    rounds = a.rounds or (4 if a.quick else 6)
+    calls = a.calls or (20 if a.quick else 10)
     rows = []
     start = time.perf_counter()
-    total = len(specs) * len(dtypes)
-    for i, (spec, dt) in enumerate(((s, d) for s in specs for d in dtypes), 1):
+    total = len(todo) * len(dtypes)
+    for i, (case, dt) in enumerate(((c, d) for c in todo for d in dtypes), 1):
         print(
-            f"[{i}/{total}] {spec.name} {dt} ({time.perf_counter() - start:.0f}s)",
+            f"[{i}/{total}] {case.name} {dt} ({time.perf_counter() - start:.0f}s)",
             file=sys.stderr,
             flush=True,
         )
-        rows.append(bench(spec, dt, a.quick, reps))
+        rows.append(bench(case, dt, a.quick, rounds, calls))
     dev = jax.devices()[0]
     head = (
         f"jax {jax.__version__} on {dev.platform} ({dev.device_kind}), "
-        f"{'quick' if a.quick else 'full'} mode, median of {reps}; "
-        f"ratios < 1 mean jaxact is faster or smaller"
+        f"{'quick' if a.quick else 'full'} mode: median of {rounds} rounds of {calls}-call "
+        f"blocks per library; ratios < 1 mean jaxact is faster"
     )
+    data = {"header": head, "rows": rows, "seconds": time.perf_counter() - start}
     print(head)
     print()
-    print(markdown(rows))
-    fb = [
-        r["fwd_bwd_s"]["jaxact"] / r["fwd_bwd_s"]["jax.nn"]
-        for r in rows
-        if "jax.nn" in r["fwd_bwd_s"]
-    ]
-    if fb:
-        print()
-        print(
-            f"fwd+bwd vs jax.nn: median {np.median(fb):.2f}, max {np.max(fb):.2f} "
-            f"over {len(fb)} (function, dtype) pairs; {time.perf_counter() - start:.0f}s"
-        )
+    print(markdown(data))
+    print()
+    print(summary(data))
+    print(f"({data['seconds']:.0f}s)")
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump({"header": head, "rows": rows}, fh, indent=1)
+            json.dump(data, fh, indent=1)
     return 0
 
 

@@ -35,6 +35,7 @@ from jaxact._src.sigmoid_family import silu as silu
 from jaxact._src.sigmoid_family import softplus as softplus
 from jaxact._src.sigmoid_family import swish as swish
 from jaxact._src.softmax import log_softmax as log_softmax
+from jaxact._src.softmax import logmeanexp as logmeanexp
 from jaxact._src.softmax import logsumexp as logsumexp
 from jaxact._src.softmax import softmax as softmax
 from jaxact._src.softmax import softmin as softmin
@@ -69,6 +70,7 @@ __all__ = [
     "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
     "mish",
     "prelu",

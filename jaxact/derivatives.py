@@ -15,6 +15,7 @@ from jaxact._src.rectifiers import leaky_relu_derivative as leaky_relu
 from jaxact._src.rectifiers import prelu_derivative as prelu
 from jaxact._src.sigmoid_family import glu_jvp as glu_jvp
 from jaxact._src.softmax import log_softmax_jvp as log_softmax_jvp
+from jaxact._src.softmax import logmeanexp_jvp as logmeanexp_jvp
 from jaxact._src.softmax import logsumexp_jvp as logsumexp_jvp
 from jaxact._src.softmax import softmax_jacobian as softmax_jacobian
 from jaxact._src.softmax import softmax_jvp as softmax_jvp
@@ -69,6 +70,7 @@ __all__ = [
     "log1mexp",
     "log_sigmoid",
     "log_softmax_jvp",
+    "logmeanexp_jvp",
     "logsumexp_jvp",
     "mish",
     "prelu",

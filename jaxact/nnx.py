@@ -88,6 +88,10 @@ class XIELU(nnx.Module):
         beta: float = 0.5,
         dtype: jnp.dtype = jnp.float32,
     ):
+        if not alpha_p_init > 0:
+            raise ValueError(f"XIELU: alpha_p_init must be > 0, got {alpha_p_init}")
+        if not alpha_n_init > beta:
+            raise ValueError(f"XIELU: alpha_n_init must exceed beta ({beta}), got {alpha_n_init}")
         self.alpha_p = nnx.Param(jnp.asarray(_inverse_softplus(alpha_p_init), dtype))
         self.alpha_n = nnx.Param(jnp.asarray(_inverse_softplus(alpha_n_init - beta), dtype))
         self.beta = beta

@@ -66,7 +66,9 @@ def test_benchmark_quick_smoke(tmp_path):
             "relu,softmax",
             "--dtype",
             "float32",
-            "--reps",
+            "--rounds",
+            "2",
+            "--calls",
             "2",
             "--json",
             str(out_json),
@@ -82,3 +84,9 @@ def test_benchmark_quick_smoke(tmp_path):
     rows = json.loads(out_json.read_text())["rows"]
     relu = next(row for row in rows if row["name"] == "relu")
     assert relu["residual_bytes_per_elem"] == {"jaxact": 1.0, "jax.nn": 5.0}
+    for row in rows:  # both libraries timed in steady state, with memory and compile figures
+        assert set(row["fwd_s"]) == set(row["fwd_bwd_s"]) == {"jaxact", "jax.nn"}
+        assert row["noise"]["fwd"] >= 1.0 and row["noise"]["fwd_bwd"] >= 1.0
+        assert set(row["temp_mib"]["fwd_bwd"]) == {"jaxact", "jax.nn"}
+        assert row["compile_fwd_bwd"]["jaxact"]["ops"] > 0
+    assert "fwd+bwd vs jax.nn: median" in r.stdout

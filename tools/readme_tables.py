@@ -3,7 +3,9 @@
 * ``api``: every public function, from the catalogue (signature, docstring summary, jax.nn
   counterpart, what reverse mode keeps, aliases);
 * ``kinks``: every declared kink (``jaxact._src.facts.Kink``) with the derivatives taken;
-* ``accuracy``: the ulp table, from ``docs/accuracy.json`` (``python -m jaxact --json``).
+* ``accuracy``: the ulp table, from ``docs/accuracy.json`` (``python -m jaxact --json``);
+* ``speed``: the steady-state speed and memory table, from ``benchmarks/results_cpu.json``
+  (``python benchmarks/bench.py --json benchmarks/results_cpu.json``).
 
 Usage::
 
@@ -30,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 ACCURACY = ROOT / "docs" / "accuracy.json"
+SPEED = ROOT / "benchmarks" / "results_cpu.json"
 
 
 def _public() -> list[tuple[str, Any]]:
@@ -101,9 +104,11 @@ def kinks_table() -> str:
     return "\n".join(rows)
 
 
-def _fmt(v: float | None) -> str:
+def _fmt(v: float | str | None) -> str:
     if v is None:
         return "—"
+    if isinstance(v, str):  # python -m jaxact --json writes non-finite numbers as strings
+        return v
     if not math.isfinite(v):
         return "inf"
     return f"{v:.2f}" if v < 1e4 else f"{v:.1e}"
@@ -133,10 +138,22 @@ def accuracy_table() -> str:
     return "\n".join(rows)
 
 
+def speed_table() -> str:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = json.loads(SPEED.read_text())
+    return f"{data['header']}\n\n{bench.markdown(data)}\n\n```\n{bench.summary(data)}\n```"
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "api": api_table,
     "kinks": kinks_table,
     "accuracy": accuracy_table,
+    "speed": speed_table,
 }
 
 

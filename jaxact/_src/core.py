@@ -69,9 +69,12 @@ def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:
     """Validate one array argument of ``fn_name`` and return it as a floating JAX array.
 
     Floating dtypes are kept. Booleans and integers are promoted to the default float dtype
-    (one rule for every function in jaxact). Anything else raises a ``TypeError`` that names
-    the function and the argument.
+    (one rule for every function in jaxact). Objects that convert themselves to a JAX array
+    (``__jax_array__``: Flax's ``nnx.Param`` and other variables) are converted first.
+    Anything else raises a ``TypeError`` that names the function and the argument.
     """
+    if not isinstance(value, jax.Array) and hasattr(value, "__jax_array__"):
+        value = value.__jax_array__()
     if isinstance(value, jax.Array):
         dtype = value.dtype
     elif isinstance(value, np.ndarray | np.generic):
@@ -93,7 +96,8 @@ def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:
         )
     arr = jnp.asarray(value)
     if not jnp.issubdtype(arr.dtype, jnp.floating):
-        arr = arr.astype(default_float_dtype())
+        # a Python int stays weakly typed as a float, as in jax.numpy
+        arr = like_input(arr, default_float_dtype(), is_weak(arr))
     return arr
 
 
@@ -117,6 +121,24 @@ class Select(NamedTuple):
 
 
 Partial = Array | Select
+
+
+def is_weak(*arrays: Any) -> bool:
+    """True when every array is weakly typed (a Python scalar's type, as jax.numpy keeps it)."""
+    return all(bool(getattr(a, "weak_type", False)) for a in arrays)
+
+
+def like_input(out: Array, dtype: Any, weak: bool) -> Array:
+    """``out`` in ``dtype``, weakly typed when the inputs all were (jax.numpy's rule: a
+    Python-scalar input does not promote the arrays it later meets)."""
+    out = out.astype(dtype)
+    if weak:
+        # jax exposes no public way to mark a traced value weakly typed; jax.numpy itself
+        # uses this internal helper (tests/test_dropin.py pins the behaviour).
+        from jax._src.lax.lax import _convert_element_type
+
+        out = cast(Array, _convert_element_type(out, np.dtype(dtype), weak_type=True))
+    return out
 
 
 def _is_zero(t: Any) -> bool:
@@ -180,7 +202,7 @@ def _make_core(
     @jax.custom_jvp
     def core(x: Array, *params: Array) -> Array:
         xc, pc = upcast(x, params)
-        return fn(xc, *pc).astype(x.dtype)
+        return like_input(fn(xc, *pc), x.dtype, is_weak(x, *params))
 
     def partials_of(x: Array, params: Sequence[Array]) -> tuple[Partial, ...]:
         xc, pc = upcast(x, params)
@@ -354,6 +376,7 @@ def activation(
     derivative: Callable[..., Any],
     name: str | None = None,
     static_argnames: Sequence[str] = (),
+    check: Callable[..., str | None] | None = None,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P]: ...
 
@@ -365,6 +388,7 @@ def activation(
     derivative: Callable[..., Any],
     name: str | None = None,
     static_argnames: Sequence[str] = (),
+    check: Callable[..., str | None] | None = None,
     **facts: Unpack[FactKwargs],
 ) -> Callable[[Callable[P, Array]], Activation[P]]: ...
 
@@ -375,6 +399,7 @@ def activation(
     derivative: Callable[..., Any],
     name: str | None = None,
     static_argnames: Sequence[str] = (),
+    check: Callable[..., str | None] | None = None,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P] | Callable[[Callable[P, Array]], Activation[P]]:
     r"""Turn a forward formula and its analytic derivative into a jitted ``custom_jvp`` activation.
@@ -397,7 +422,12 @@ def activation(
     backward pass, where XLA fuses it with the cotangent product; a ``Select`` keeps only
     its boolean mask.
 
-    The keyword arguments after ``static_argnames`` declare facts about the function (its
+    ``check(*params)``, if given, receives the parameters as NumPy arrays when they are
+    concrete (not traced) and returns a message for invalid values (raised as
+    ``ValueError`` naming the function), or ``None``. Arguments that do not broadcast
+    together raise ``ValueError`` naming the function and their shapes.
+
+    The keyword arguments after ``check`` declare facts about the function (its
     :class:`Kink` points, ``residual`` kind, ``aliases``, ``jax_nn`` counterpart,
     ``reference``), kept on ``result.facts``; the kinks are listed in its docstring.
 
@@ -415,7 +445,12 @@ def activation(
     """
     if fn is None:
         return functools.partial(  # type: ignore[return-value]
-            activation, derivative=derivative, name=name, static_argnames=static_argnames, **facts
+            activation,
+            derivative=derivative,
+            name=name,
+            static_argnames=static_argnames,
+            check=check,
+            **facts,
         )
     fn_name = name or getattr(fn, "__name__", "activation")
     declared = Facts(
@@ -449,7 +484,7 @@ def activation(
             dx = partials[0] if nparams else partials
             if isinstance(dx, Select):
                 dx = dx.materialize(cd)
-            return jnp.broadcast_to(dx, shape).astype(x.dtype)
+            return like_input(jnp.broadcast_to(dx, shape), x.dtype, is_weak(x, *params))
 
         return jax.jit(core), deriv
 
@@ -462,6 +497,21 @@ def activation(
             raise TypeError(f"{fn_name}: {e}") from None
         bound.apply_defaults()
         arrays = _match_rank([as_float_array(fn_name, bound.arguments[n], n) for n in names])
+        try:
+            jnp.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(f"`{n}` {a.shape}" for n, a in zip(names, arrays, strict=True))
+            raise ValueError(
+                f"{fn_name}: the arguments do not broadcast together: {shapes}"
+            ) from None
+        if check is not None:
+            try:  # only concrete values can be checked (not traced ones, under jit or grad)
+                values = [np.asarray(a) for a in arrays[1:]]
+            except jax.errors.TracerArrayConversionError:
+                values = None
+            problem = None if values is None else check(*values)
+            if problem:
+                raise ValueError(f"{fn_name}: {problem}")
         static = tuple((n, bound.arguments[n]) for n in static_names)
         try:
             hash(static)

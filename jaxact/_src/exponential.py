@@ -78,6 +78,7 @@ def _celu_negative(x: Array, alpha: Array) -> Array:
 
 @activation(
     derivative=_celu_derivative,
+    check=lambda alpha: "`alpha` must be nonzero" if (alpha == 0).any() else None,
     kinks=(Kink("0", d1="1", d2="1/alpha", note="left side; jax.nn: a tie-split mix"),),
     jax_nn="celu",
     reference="Barron 2017",

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxact._src.registry import BY_NAME, REGISTRY, Spec
+from jaxact._src.registry import Spec, select
 
 
 def _curves(spec: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -68,17 +68,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python -m jaxact plot: needs matplotlib (pip install 'jaxact[plot]')", file=sys.stderr
         )
         return 2
-    specs = list(REGISTRY)
-    if args.only:
-        names = [n.strip() for n in args.only.split(",")]
-        unknown = [n for n in names if n not in BY_NAME]
-        if unknown:
-            print(
-                f"python -m jaxact plot: unknown activation {', '.join(unknown)}", file=sys.stderr
-            )
-            return 2
-        specs = [BY_NAME[n] for n in names]
-    os.makedirs(args.out, exist_ok=True)
+    specs, unknown = select(args.only)
+    if unknown:
+        print(f"python -m jaxact plot: unknown activation {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        probe = os.path.join(args.out, ".jaxact-write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        print(f"python -m jaxact plot: cannot write to {args.out}: {e.strerror}", file=sys.stderr)
+        return 2
     for i, spec in enumerate(specs, 1):
         print(f"[{i}/{len(specs)}] {spec.name}", file=sys.stderr, flush=True)
         fig, ax = plt.subplots(figsize=(4, 3), dpi=100)

@@ -238,7 +238,11 @@ def prelu(x: ArrayLike, slope: ArrayLike) -> Array:
     return _prelu(x, slope)
 
 
-_prelu = activation(_leaky_relu_formula, derivative=_leaky_relu_derivative, name="prelu")
+def _prelu_formula(x: ArrayLike, slope: ArrayLike) -> Array:
+    return _leaky_relu_formula(x, slope)  # the same formula; errors name `slope`
+
+
+_prelu = activation(_prelu_formula, derivative=_leaky_relu_derivative, name="prelu")
 
 
 def prelu_derivative(x: ArrayLike, slope: ArrayLike) -> Array:
@@ -341,8 +345,19 @@ def _hard_tanh_derivative(
     )
 
 
+def _check_bounds(min_val: Any, max_val: Any) -> str | None:
+    if (min_val > max_val).any():
+        return f"`min_val` ({min_val}) must not exceed `max_val` ({max_val})"
+    return None
+
+
+def _check_lambd(lambd: Any) -> str | None:
+    return f"`lambd` must be >= 0, got {lambd}" if (lambd < 0).any() else None
+
+
 @activation(
     derivative=_hard_tanh_derivative,
+    check=_check_bounds,
     kinks=(Kink("min_val", d1="0", note="jax.nn: 1"), Kink("max_val", d1="0", note="jax.nn: 1")),
     residual="mask",
     jax_nn="hard_tanh",
@@ -465,6 +480,7 @@ def _hard_shrink_derivative(x: Array, lambd: Array) -> tuple[Select, Select]:
 
 @activation(
     derivative=_hard_shrink_derivative,
+    check=_check_lambd,
     kinks=(Kink("-lambd", d1="0"), Kink("lambd", d1="0")),
     residual="mask",
 )
@@ -505,6 +521,7 @@ def _soft_shrink_derivative(x: Array, lambd: Array) -> tuple[Select, Array]:
 
 @activation(
     derivative=_soft_shrink_derivative,
+    check=_check_lambd,
     kinks=(Kink("-lambd", d1="0"), Kink("lambd", d1="0")),
     residual="mask",
 )

@@ -34,6 +34,7 @@ from jaxact._src.truths import (
     _gt,
     _lim,
     _log1mexp,
+    _logmeanexp_slice_truth,
     _mish,
     _mp_entmax_slice,
     _mp_gelu,
@@ -596,6 +597,15 @@ REGISTRY: tuple[Spec, ...] = (
         mp=lambda m, x, axis: m.log1p(m.exp(x)),
     ),
     Spec(
+        name="logmeanexp",
+        fn=jaxact.logmeanexp,
+        reference=lambda x, axis: jnp.log(jnp.mean(jnp.exp(x), axis=axis)),
+        truth=lambda x, axis: _logmeanexp_slice_truth(x),  # the slice [x, 0] along axis -1
+        truth_derivative=lambda x, axis: expit(x),
+        params={"axis": -1},
+        mp=lambda m, x, axis: m.log((m.exp(x) + 1) / 2),
+    ),
+    Spec(
         name="sparsemax",
         fn=jaxact.sparsemax,
         reference=_ref_sparsemax,
@@ -623,3 +633,13 @@ REGISTRY: tuple[Spec, ...] = (
 
 BY_NAME: dict[str, Spec] = {s.name: s for s in REGISTRY}
 ALIASES: dict[str, str] = {a: s.name for s in REGISTRY for a in s.aliases}
+
+
+def select(names: str | None) -> tuple[list[Spec], list[str]]:
+    """The registry entries named in a comma-separated list (aliases such as ``swish``
+    accepted; all entries for None), and the names that match nothing."""
+    if not names:
+        return list(REGISTRY), []
+    wanted = [ALIASES.get(n.strip(), n.strip()) for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in BY_NAME]
+    return [BY_NAME[n] for n in wanted if n in BY_NAME], unknown

@@ -83,7 +83,11 @@ def _softplus_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
     return K.sig(z), h / jnp.square(beta)
 
 
-@activation(derivative=_softplus_derivative, jax_nn="softplus")
+@activation(
+    derivative=_softplus_derivative,
+    jax_nn="softplus",
+    check=lambda beta: f"`beta` must be > 0, got {beta}" if (beta <= 0).any() else None,
+)
 def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
     r"""Softplus, with PyTorch's optional sharpness ``beta``.
 
@@ -108,8 +112,8 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
     Examples:
       >>> jaxact.softplus(jnp.array([-30.0, 0.0, 30.0]))
       Array([9.357623e-14, 6.931472e-01, 3.000000e+01], dtype=float32)
-      >>> jaxact.softplus(0.0, beta=2.0)
-      Array(0.3465736, dtype=float32)
+      >>> jaxact.softplus(0.0, beta=2.0)  # a Python scalar: weakly typed, as in jax.nn
+      Array(0.3465736, dtype=float32, weak_type=True)
     """
     z = jnp.asarray(x) * beta
     return K.softplus(z) / beta

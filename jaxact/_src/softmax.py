@@ -30,6 +30,12 @@ from jaxact._src.facts import Facts, declare
 Axis = int | tuple[int, ...] | None
 
 
+def _empty(x: Array, axes: tuple[int, ...]) -> bool:
+    """True when a reduced axis has size 0: the rows are empty (jax.nn returns the empty
+    shape, and -inf for logsumexp)."""
+    return any(x.shape[a] == 0 for a in axes)
+
+
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(exp(x - max), max) with the max made finite (see ``_exp_shifted``)."""
     m = jnp.max(xc, axis=axes, keepdims=True)
@@ -101,7 +107,8 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     """
     xa = as_float_array("softmax", x)
     axes = normalize_axes("softmax", axis, xa.ndim)
-    return _softmax_jit(xa, axes, as_mask("softmax", where, xa.shape))
+    mask = as_mask("softmax", where, xa.shape)
+    return xa if _empty(xa, axes) else _softmax_jit(xa, axes, mask)
 
 
 def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
@@ -262,7 +269,8 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -
     """
     xa = as_float_array("log_softmax", x)
     axes = normalize_axes("log_softmax", axis, xa.ndim)
-    return _log_softmax_jit(xa, axes, as_mask("log_softmax", where, xa.shape))
+    mask = as_mask("log_softmax", where, xa.shape)
+    return xa if _empty(xa, axes) else _log_softmax_jit(xa, axes, mask)
 
 
 def log_softmax_jvp(
@@ -314,7 +322,8 @@ def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     """
     xa = as_float_array("softmin", x)
     axes = normalize_axes("softmin", axis, xa.ndim)
-    return _softmax_jit(-xa, axes, as_mask("softmin", where, xa.shape))
+    mask = as_mask("softmin", where, xa.shape)
+    return xa if _empty(xa, axes) else _softmax_jit(-xa, axes, mask)
 
 
 def softmin_jvp(
@@ -469,6 +478,12 @@ def logsumexp(
             raise ValueError(
                 f"logsumexp: `b` of shape {bb.shape} does not broadcast to {aa.shape}"
             ) from None
+    if _empty(aa, axes):  # the sum of nothing is 0: log 0 = -inf, sign 0
+        shape = tuple(
+            1 if i in axes else d for i, d in enumerate(aa.shape) if keepdims or i not in axes
+        )
+        y = jnp.full(shape, -jnp.inf, aa.dtype)
+        return (y, jnp.zeros(shape, aa.dtype)) if return_sign else y
     return _logsumexp_jit(aa, bb, axes, bool(keepdims), bool(return_sign), mask)
 
 
@@ -492,3 +507,109 @@ def logsumexp_jvp(
       Array(0.5, dtype=float32)
     """
     return public_jvp("logsumexp_jvp", logsumexp, a, tangent, axis=axis, where=where)
+
+
+# --------------------------------------------------------------------------- logmeanexp
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _logmeanexp(x: Array, w: Array, axes: tuple[int, ...]) -> Array:
+    """log(mean of e^x over the entries with weight w = 1), keepdims; masked x are -inf."""
+    xc = x.astype(compute_dtype(x.dtype))
+    wc = w.astype(xc.dtype)
+    r = _rows(xc, axes)
+    n = jnp.sum(wc, axis=axes, keepdims=True)
+    # D = sum of e^(x - m) - 1 over the kept entries: 0 at the maximum, each term in (-1, 0],
+    # so log1p(D / n) has no cancellation where the entries are alike.
+    d = jnp.sum(wc * jnp.expm1(xc - K.finite_or_zero(r.m)), axis=axes, keepdims=True)
+    alike = d / n > -0.5
+    # Where one entry dominates, m - log n + log1p(rest) keeps the exact rest (logsumexp's).
+    dominant = (r.m - jnp.log(n)) + jnp.log1p(r.rest)
+    y = jnp.where(alike, r.m + jnp.log1p(d / jnp.where(alike, n, 1)), dominant)
+    y = jnp.where(r.m == jnp.inf, jnp.inf, y)
+    return jnp.where(n == 0, jnp.nan, y).astype(x.dtype)
+
+
+@_logmeanexp.defjvp
+def _logmeanexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
+    (x, w), (t, _) = primals, tangents
+    r = _rows(x.astype(compute_dtype(x.dtype)), axes)
+    return _logmeanexp(x, w, axes), _weighted_sum(x, r, t, axes).astype(x.dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _logmeanexp_jit(x: Array, axes: tuple[int, ...], keepdims: bool, mask: Array | None) -> Array:
+    w = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
+    y = _logmeanexp(masked(x, mask), w, axes)
+    return y if keepdims else jnp.squeeze(y, axes)
+
+
+@declare(Facts("logmeanexp", kind="reduction", jax_nn="logmeanexp"))
+def logmeanexp(
+    x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None, keepdims: bool = False
+) -> Array:
+    r"""Log-mean-exp along ``axis`` (``jax.nn.logmeanexp``'s signature), with an analytic JVP.
+
+    .. math::
+      y = \log\frac{1}{n}\sum_{i} e^{x_i}, \qquad
+      \frac{\partial y}{\partial x_i} = \frac{e^{x_i}}{\sum_j e^{x_j}}, \qquad
+      \dot y = \langle \mathrm{softmax}(x), \dot x \rangle,
+
+    with :math:`n` the number of entries (unmasked entries, with ``where``). Evaluated as
+    :math:`m + \mathrm{log1p}(\frac1n \sum_i (e^{x_i - m} - 1))` (:math:`m` the maximum)
+    where the entries are alike (each term in :math:`(-1, 0]`: no cancellation inside the
+    sum, where ``jax.nn``'s :math:`\log\sum - \log n` cancels as the mean nears 1), and as
+    :math:`m - \log n + \mathrm{log1p}(\cdot)` of the non-maximal terms where one entry
+    dominates (exact, as :func:`logsumexp`). The result is accurate to a few ulps of
+    :math:`\max(|y|, |m|)`. An empty or fully masked reduction is NaN, the mean of nothing (as
+    in ``jax.nn``), with zero gradient; masked entries get zero gradient. Reverse mode
+    keeps ``x`` and two row statistics.
+
+    Args:
+      x: input array.
+      axis: an int, a tuple of ints, or None (all axes, the default).
+      where: optional boolean mask, broadcastable to ``x``; False entries are left out.
+      keepdims: keep the reduced axes with size 1.
+
+    Returns:
+      The reduction, of the dtype of ``x``.
+
+    Examples:
+      >>> jaxact.logmeanexp(jnp.array([0.0, 0.0, 0.0]))
+      Array(0., dtype=float32)
+      >>> jaxact.logmeanexp(jnp.array([1e-4, 0.0]))  # log((e^0.0001 + 1)/2) = 5.000125e-05
+      Array(5.0001247e-05, dtype=float32)
+      >>> jaxact.logmeanexp(jnp.array([2.0, 9.0]), where=jnp.array([True, False]))
+      Array(2., dtype=float32)
+    """
+    xa = as_float_array("logmeanexp", x)
+    axes = normalize_axes("logmeanexp", axis, xa.ndim)
+    mask = as_mask("logmeanexp", where, xa.shape)
+    if _empty(xa, axes):  # the mean of nothing
+        shape = tuple(
+            1 if i in axes else d for i, d in enumerate(xa.shape) if keepdims or i not in axes
+        )
+        return jnp.full(shape, jnp.nan, xa.dtype)
+    return _logmeanexp_jit(xa, axes, bool(keepdims), mask)
+
+
+def logmeanexp_jvp(
+    x: ArrayLike, tangent: ArrayLike, axis: Axis = None, where: ArrayLike | None = None
+) -> Array:
+    r"""The JVP of :func:`logmeanexp`: :math:`\dot y = \langle \mathrm{softmax}(x), \dot x
+    \rangle` over the reduced (unmasked) entries.
+
+    Args:
+      x: input array.
+      tangent: the input tangent, of the shape of ``x``.
+      axis: as for :func:`logmeanexp`.
+      where: as for :func:`logmeanexp`.
+
+    Returns:
+      The output tangent, of the reduced shape.
+
+    Examples:
+      >>> jaxact.derivatives.logmeanexp_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]))
+      Array(0.5, dtype=float32)
+    """
+    return public_jvp("logmeanexp_jvp", logmeanexp, x, tangent, axis=axis, where=where)

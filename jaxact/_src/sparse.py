@@ -57,7 +57,8 @@ def _along_axis(fn_name: str, core: Any, x: Any, axis: Any, where: Any) -> Array
     """Validate, mask (masked entries become -inf) and apply a last-axis core along ``axis``."""
     xa = as_float_array(fn_name, x)
     ax = single_axis(fn_name, axis, xa.ndim)
-    return _apply_jit(core, xa, ax, as_mask(fn_name, where, xa.shape))
+    mask = as_mask(fn_name, where, xa.shape)
+    return xa if xa.shape[ax] == 0 else _apply_jit(core, xa, ax, mask)
 
 
 # --------------------------------------------------------------------------- sparsemax

@@ -146,7 +146,12 @@ def _squareplus_derivative(x: Array, b: Array) -> tuple[Array, Array]:
     return jnp.where(pos, dpos, jnp.where(far, dfar, dneg)), 1 / (4 * r)
 
 
-@activation(derivative=_squareplus_derivative, jax_nn="squareplus", reference="Barron 2021")
+@activation(
+    derivative=_squareplus_derivative,
+    jax_nn="squareplus",
+    reference="Barron 2021",
+    check=lambda b: f"`b` must be >= 0, got {b}" if (b < 0).any() else None,
+)
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
     r"""Squareplus.
 

@@ -108,6 +108,14 @@ def _log1mexp_truth(x: Array) -> tuple[Array, Array]:
     return v, d
 
 
+def _logmeanexp_slice_truth(x: Array) -> Array:
+    """log((e^x + 1) / 2) = log1p(expm1(x) / 2), the textbook identity; beyond 30 the
+    other form (expm1 would overflow past 709)."""
+    big = x > 30
+    xs = jnp.where(big, 0.0, x)
+    return jnp.where(big, x - np.log(2.0) + jnp.log1p(jnp.exp(-x)), jnp.log1p(jnp.expm1(xs) / 2))
+
+
 def _entmax_slice_truth(x: Array) -> tuple[Array, Array]:
     """entmax15([x, 0])[0]: q^2 with q = (u + sqrt(2 - u^2))/2, u = x/2, for |u| < 1."""
     u = jnp.clip(x / 2, -1, 1)

@@ -1,0 +1,229 @@
+"""jaxact as a drop-in for jax.nn: empty reduction axes, weak types, Flax parameters,
+logmeanexp, signatures and errors that name the right thing."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import chex
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+import jaxact
+from jaxact._src.registry import REGISTRY, Spec
+
+ROWS = [s for s in REGISTRY if s.kind != "elementwise"]
+ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise"]
+
+
+# --------------------------------------------------------------------------- empty axes
+
+
+@pytest.mark.parametrize("spec", ROWS, ids=[s.name for s in ROWS])
+def test_empty_rows_give_the_empty_shape_and_an_empty_gradient(spec: Spec):
+    x = jnp.zeros((3, 0))
+    y = spec.bound(x)
+    want = {"normalizer": (3, 0), "gated": (3, 0), "reduction": (3,)}[spec.kind]
+    assert y.shape == want and y.dtype == jnp.float32
+    if spec.name == "logsumexp":
+        assert bool(jnp.all(y == -jnp.inf))  # log of an empty sum, as jax.nn
+    if spec.name == "logmeanexp":
+        assert bool(jnp.all(jnp.isnan(y)))  # the mean of nothing, as jax.nn
+    g = jax.grad(lambda v: jnp.sum(jnp.where(jnp.isfinite(spec.bound(v)), spec.bound(v), 0)))(x)
+    assert g.shape == x.shape
+
+
+def test_empty_reductions_match_jax_nn():
+    e = jnp.zeros((0,))
+    assert float(jaxact.logsumexp(e)) == float(jax.nn.logsumexp(e)) == -np.inf
+    assert jax.grad(jaxact.logsumexp)(e).shape == (0,)
+    y, sign = jaxact.logsumexp(jnp.zeros((2, 0)), axis=1, keepdims=True, return_sign=True)
+    assert y.shape == sign.shape == (2, 1) and float(sign[0, 0]) == 0.0
+    assert np.isnan(float(jaxact.logmeanexp(e))) and np.isnan(float(jax.nn.logmeanexp(e)))
+
+
+# --------------------------------------------------------------------------- weak types
+
+
+@pytest.mark.parametrize("spec", ELEMENTWISE, ids=[s.name for s in ELEMENTWISE])
+def test_python_scalars_stay_weakly_typed(spec: Spec):
+    """As in jax.nn: f(2.0) is weakly typed, so it does not promote a bfloat16 array, eagerly
+    or under jit; an array input stays strongly typed."""
+    x = 0.75 if spec.domain[0] >= 0 else -0.75
+    assert spec.bound(x).weak_type
+    assert (spec.bound(x) * jnp.ones(3, jnp.bfloat16)).dtype == jnp.bfloat16
+    assert jax.jit(spec.bound)(x).weak_type
+    assert not spec.bound(jnp.float32(x)).weak_type
+    assert spec.derivative is not None and spec.derivative(x).weak_type
+    with jax.enable_x64(True):
+        assert (spec.bound(x) * jnp.ones(3, jnp.bfloat16)).dtype == jnp.bfloat16
+
+
+def test_a_strong_parameter_makes_the_result_strong_as_in_jax():
+    assert not jaxact.leaky_relu(2.0, jnp.float32(0.1)).weak_type
+    assert not jax.nn.leaky_relu(2.0, jnp.float32(0.1)).weak_type
+
+
+# --------------------------------------------------------------------------- Flax parameters
+
+
+@pytest.mark.parametrize("spec", REGISTRY, ids=[s.name for s in REGISTRY])
+def test_flax_params_are_accepted_as_inputs(spec: Spec):
+    nnx = pytest.importorskip("flax.nnx")
+    x = jnp.linspace(0.1, 2.0, 8).reshape(2, 4)
+    chex.assert_trees_all_equal(spec.bound(nnx.Param(x)), spec.bound(x))
+
+
+def test_flax_params_are_accepted_as_hyperparameters():
+    nnx = pytest.importorskip("flax.nnx")
+    x = jnp.array([-2.0, 3.0])
+    chex.assert_trees_all_equal(
+        jaxact.leaky_relu(x, nnx.Param(jnp.array(0.1))), jaxact.leaky_relu(x, 0.1)
+    )
+    chex.assert_trees_all_equal(jaxact.elu(x, nnx.Param(jnp.array(0.5))), jaxact.elu(x, 0.5))
+
+
+# --------------------------------------------------------------------------- logmeanexp
+
+
+def test_logmeanexp_matches_jax_nn_and_its_gradient_is_the_softmax():
+    x = jax.random.normal(jax.random.key(0), (4, 7)) * 3
+    mask = jax.random.bernoulli(jax.random.key(1), 0.7, (4, 7)).at[:, 0].set(True)
+    for kw in ({}, {"axis": 1}, {"axis": (0, 1)}, {"axis": 1, "where": mask}):
+        chex.assert_trees_all_close(
+            jaxact.logmeanexp(x, **kw), jax.nn.logmeanexp(x, **kw), rtol=1e-6, atol=1e-6
+        )
+    g = jax.grad(lambda v: jnp.sum(jaxact.logmeanexp(v, axis=1, where=mask)))(x)
+    chex.assert_trees_all_close(g, jaxact.softmax(x, axis=1, where=mask), rtol=1e-6, atol=1e-7)
+    assert jaxact.logmeanexp(x, axis=1, keepdims=True).shape == (4, 1)
+
+
+def test_logmeanexp_is_accurate_near_the_mean_and_tail_exact():
+    """Near the mean of alike entries jax.nn's log(sum) - log n cancels; one dominant entry
+    keeps the log1p of the rest (float64 truth from mpmath)."""
+    with mpmath.workdps(50):
+        for row in ([1e-4, 0.0], [2e-3, 1e-3, 0.0], [40.0, 0.0, -3.0], [-0.5, 0.25], [-30.0, 0.0]):
+            x = jnp.asarray(row, jnp.float32)
+            xs = [mpmath.mpf(float(v)) for v in np.asarray(x)]
+            want = float(mpmath.log(sum(mpmath.exp(v) for v in xs) / len(xs)))
+            got = float(jaxact.logmeanexp(x))
+            scale = max(abs(want), float(jnp.max(x)))  # the documented accuracy
+            assert abs(got - want) <= 2 * np.spacing(np.float32(scale)), (row, got, want)
+        # jax.nn's log(sum) - log n is off by ~1900 ulps near the mean; jaxact by < 1
+        x = jnp.array([1e-4, 0.0])
+        want = float(mpmath.log((mpmath.exp(mpmath.mpf(float(x[0]))) + 1) / 2))
+        assert abs(float(jaxact.logmeanexp(x)) - want) <= np.spacing(np.float32(want))
+        assert abs(float(jax.nn.logmeanexp(x)) - want) > 100 * np.spacing(np.float32(want))
+
+
+def test_logmeanexp_fully_masked_rows_are_nan_with_zero_gradient():
+    x = jnp.array([[1.0, 2.0], [3.0, 4.0]])
+    mask = jnp.array([[False, False], [True, False]])
+    y = jaxact.logmeanexp(x, axis=1, where=mask)
+    assert np.isnan(float(y[0])) and float(y[1]) == 3.0
+    g = jax.grad(lambda v: jnp.nansum(jaxact.logmeanexp(v, axis=1, where=mask)))(x)
+    np.testing.assert_array_equal(g, [[0.0, 0.0], [1.0, 0.0]])
+
+
+# --------------------------------------------------------------------------- signatures, errors
+
+
+def test_leaky_relu_signature_shows_the_default_slope():
+    params = inspect.signature(jaxact.leaky_relu).parameters
+    assert params["negative_slope"].default == 0.01
+    assert isinstance(params["negative_slope"].default, float)
+
+
+def test_prelu_errors_name_its_own_argument():
+    with pytest.raises(TypeError, match=r"prelu.*`slope`"):
+        jaxact.prelu(jnp.ones(2), "a")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: jaxact.elu(jnp.ones((2, 4)), alpha=jnp.ones(3)), "elu.*`alpha`"),
+        (lambda: jaxact.leaky_relu(jnp.ones((2, 4)), jnp.ones(3)), "leaky_relu.*`negative_slope`"),
+        (lambda: jaxact.hard_tanh(jnp.ones(3), 1.0, -1.0), "hard_tanh.*min_val"),
+        (lambda: jaxact.soft_shrink(jnp.ones(3), -0.5), "soft_shrink.*lambd"),
+        (lambda: jaxact.hard_shrink(jnp.ones(3), -0.5), "hard_shrink.*lambd"),
+        (lambda: jaxact.celu(jnp.ones(3), 0.0), "celu.*alpha"),
+        (lambda: jaxact.softplus(jnp.ones(3), beta=0.0), "softplus.*beta"),
+        (lambda: jaxact.squareplus(jnp.ones(3), b=-1.0), "squareplus.*`b`"),
+    ],
+)
+def test_bad_hyperparameters_raise_value_error_naming_function_and_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_traced_hyperparameters_are_not_checked():
+    """Under jit the values are unknown: no error, the formula's own result."""
+    assert float(jax.jit(lambda a: jaxact.celu(1.0, a))(0.5)) == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"alpha_n_init": 0.4}, {"alpha_n_init": 0.5}, {"alpha_p_init": -1.0}, {"alpha_p_init": 0.0}],
+)
+def test_xielu_module_rejects_parameters_it_cannot_represent(kwargs):
+    pytest.importorskip("flax")
+    from jaxact.nnx import XIELU
+
+    with pytest.raises(ValueError, match="XIELU"):
+        XIELU(**kwargs)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxact", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def _reject(constant: str) -> None:
+    raise ValueError(f"not JSON: {constant}")
+
+
+def test_json_report_is_strict_json_and_aliases_are_accepted():
+    r = _cli("--only", "swish,log1mexp", "--dtype", "float16", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout, parse_constant=_reject)  # no Infinity / NaN tokens
+    assert [x["name"] for x in data["results"]] == ["silu", "log1mexp"]
+    # log1mexp's jax.nn derivative is inf at 0: written as a string
+    assert "inf" in r.stdout
+
+
+def test_report_table_prints_each_rows_bound():
+    r = _cli("--only", "gelu", "--dtype", "float32")
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("gelu"))
+    assert "160.00 / 110.00" in row
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; a file path is used")
+def test_plot_to_an_unwritable_folder_is_one_line_and_exit_2(tmp_path):
+    pytest.importorskip("matplotlib")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    r = _cli("plot", "--out", str(locked / "sub"), "--only", "relu")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plot_to_a_path_that_is_a_file_is_one_line_and_exit_2(tmp_path):
+    pytest.importorskip("matplotlib")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = _cli("plot", "--out", str(blocker / "sub"), "--only", "relu")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
