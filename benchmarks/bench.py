@@ -112,6 +112,20 @@ def steady(progs: dict[str, Fn], x: jax.Array, rounds: int, calls: int) -> dict[
     }
 
 
+def eager_latency_us(f: Fn, calls: int = 300) -> float:
+    """Median microseconds of one un-jitted call on a float32[1024] (a notebook's or a Python
+    loop's call: argument handling, dispatch and the small computation)."""
+    x = jnp.linspace(0.05, 4.0, 1024, dtype=jnp.float32)
+    for _ in range(20):
+        jax.block_until_ready(f(x))
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(x))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e6
+
+
 def _train_step_temp_mib(act: Fn, dtype: Any, quick: bool) -> float:
     """Temp MiB XLA plans for one SGD step of a 4-layer MLP with ``act`` hidden units."""
     width, batch = (1024, 256) if quick else (4096, 1024)
@@ -153,6 +167,9 @@ def bench(case: Case, dtype_name: str, quick: bool, rounds: int, calls: int) -> 
     sb = steady(bwd, x, rounds, calls)
     small = x[:64] if x.ndim == 1 else x[:8]
     res = {lib: residual_bytes(f, small) / small.size for lib, f in libs.items()}
+    latency = {}
+    if dtype_name == "float32":
+        latency = {lib: eager_latency_us(f) for lib, f in libs.items()}
     step = {}
     if case.kind == "elementwise":
         step = {lib: _train_step_temp_mib(f, dtype, quick) for lib, f in libs.items()}
@@ -166,6 +183,7 @@ def bench(case: Case, dtype_name: str, quick: bool, rounds: int, calls: int) -> 
         "temp_mib": {"fwd": temp_f, "fwd_bwd": temp_b},
         "residual_bytes_per_elem": res,
         "train_step_temp_mib": step,
+        "eager_latency_us": latency,
         "compile_fwd_bwd": compile_,
     }
 
@@ -199,6 +217,20 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {_pair({k: v['ops'] for k, v in comp.items()})} "
             f"| {_pair({k: v['seconds'] for k, v in comp.items()}, '{:.2f}')} |"
         )
+    return "\n".join(out)
+
+
+def latency_markdown(data: dict[str, Any]) -> str:
+    """Eager (un-jitted) latency per call on a float32[1024], jaxact vs jax.nn."""
+    out = ["| function | jaxact µs | jax.nn µs | ratio |", "|---|---|---|---|"]
+    for r in data["rows"]:
+        lat = r.get("eager_latency_us") or {}
+        if not lat:
+            continue
+        theirs = lat.get("jax.nn")
+        ratio = "—" if not theirs else f"{lat['jaxact'] / theirs:.2f}"
+        them = "—" if theirs is None else f"{theirs:.1f}"
+        out.append(f"| {r['name']} | {lat['jaxact']:.1f} | {them} | {ratio} |")
     return "\n".join(out)
 
 
@@ -259,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print()
     print(markdown(data))
+    print()
+    print(latency_markdown(data))
     print()
     print(summary(data))
     print(f"({data['seconds']:.0f}s)")

@@ -138,15 +138,25 @@ def accuracy_table() -> str:
     return "\n".join(rows)
 
 
-def speed_table() -> str:
+def _bench() -> Any:
+    """benchmarks/bench.py as a module (it renders its own tables)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def speed_table() -> str:
+    bench = _bench()
     data = json.loads(SPEED.read_text())
     return f"{data['header']}\n\n{bench.markdown(data)}\n\n```\n{bench.summary(data)}\n```"
+
+
+def latency_table() -> str:
+    return _bench().latency_markdown(json.loads(SPEED.read_text()))
 
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -154,6 +164,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "kinks": kinks_table,
     "accuracy": accuracy_table,
     "speed": speed_table,
+    "latency": latency_table,
 }
 
 

@@ -8,7 +8,7 @@ from jax.typing import ArrayLike
 
 from jaxact._src import constants as C
 from jaxact._src import kernels as K
-from jaxact._src.core import activation, as_float_array, public_jvp, single_axis
+from jaxact._src.core import activation, as_float_array, call_jit, public_jvp, single_axis
 from jaxact._src.facts import Facts, declare
 
 # mish' below -0.6 uses the e^x form (no cancellation on the left, and its 1 + x, 6 + 4x are
@@ -309,8 +309,11 @@ def glu(x: ArrayLike, axis: int = -1) -> Array:
     ax = single_axis("glu", axis, xa.ndim)
     if xa.shape[ax] % 2:
         raise ValueError(f"glu: axis {axis} has odd size {xa.shape[ax]}; it must split in halves")
-    a, b = jnp.split(xa, 2, axis=ax)
-    return _glu(a, b)
+    return call_jit(_glu_halves, (xa,), (ax,))
+
+
+def _glu_halves(x: Array, axis: int) -> Array:
+    return _glu(*jnp.split(x, 2, axis=axis))
 
 
 def glu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:

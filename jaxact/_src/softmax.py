@@ -19,6 +19,7 @@ from jaxact._src import kernels as K
 from jaxact._src.core import (
     as_float_array,
     as_mask,
+    call_jit,
     compute_dtype,
     masked,
     normalize_axes,
@@ -71,9 +72,12 @@ def _softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Ar
     return s, softmax_tangent(s, t, axes)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _softmax_jit(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
+def _softmax_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
     return _softmax(masked(x, mask), axes)
+
+
+def _softmin_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
+    return _softmax(masked(-x, mask), axes)
 
 
 @declare(Facts("softmax", kind="normalizer", jax_nn="softmax", reference="Bridle 1990"))
@@ -108,7 +112,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     xa = as_float_array("softmax", x)
     axes = normalize_axes("softmax", axis, xa.ndim)
     mask = as_mask("softmax", where, xa.shape)
-    return xa if _empty(xa, axes) else _softmax_jit(xa, axes, mask)
+    return xa if _empty(xa, axes) else call_jit(_softmax_masked, (xa, mask), (axes,))
 
 
 def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
@@ -231,8 +235,7 @@ def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tupl
     return _log_softmax_rows(x, r), (t.astype(dot.dtype) - dot).astype(x.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _log_softmax_jit(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
+def _log_softmax_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
     return _log_softmax(masked(x, mask), axes)
 
 
@@ -270,7 +273,7 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -
     xa = as_float_array("log_softmax", x)
     axes = normalize_axes("log_softmax", axis, xa.ndim)
     mask = as_mask("log_softmax", where, xa.shape)
-    return xa if _empty(xa, axes) else _log_softmax_jit(xa, axes, mask)
+    return xa if _empty(xa, axes) else call_jit(_log_softmax_masked, (xa, mask), (axes,))
 
 
 def log_softmax_jvp(
@@ -323,7 +326,7 @@ def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     xa = as_float_array("softmin", x)
     axes = normalize_axes("softmin", axis, xa.ndim)
     mask = as_mask("softmin", where, xa.shape)
-    return xa if _empty(xa, axes) else _softmax_jit(-xa, axes, mask)
+    return xa if _empty(xa, axes) else call_jit(_softmin_masked, (xa, mask), (axes,))
 
 
 def softmin_jvp(
@@ -397,14 +400,13 @@ def _logsumexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[
     return _logsumexp_rows(a, r), _weighted_sum(a, r, t, axes).astype(a.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _logsumexp_jit(
+def _logsumexp_impl(
     a: Array,
     b: Array | None,
+    mask: Array | None,
     axes: tuple[int, ...],
     keepdims: bool,
     return_sign: bool,
-    mask: Array | None,
 ) -> Any:
     a = masked(a, mask)
     if b is None:
@@ -484,7 +486,7 @@ def logsumexp(
         )
         y = jnp.full(shape, -jnp.inf, aa.dtype)
         return (y, jnp.zeros(shape, aa.dtype)) if return_sign else y
-    return _logsumexp_jit(aa, bb, axes, bool(keepdims), bool(return_sign), mask)
+    return call_jit(_logsumexp_impl, (aa, bb, mask), (axes, bool(keepdims), bool(return_sign)))
 
 
 def logsumexp_jvp(
@@ -537,8 +539,7 @@ def _logmeanexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple
     return _logmeanexp(x, w, axes), _weighted_sum(x, r, t, axes).astype(x.dtype)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _logmeanexp_jit(x: Array, axes: tuple[int, ...], keepdims: bool, mask: Array | None) -> Array:
+def _logmeanexp_impl(x: Array, mask: Array | None, axes: tuple[int, ...], keepdims: bool) -> Array:
     w = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
     y = _logmeanexp(masked(x, mask), w, axes)
     return y if keepdims else jnp.squeeze(y, axes)
@@ -590,7 +591,7 @@ def logmeanexp(
             1 if i in axes else d for i, d in enumerate(xa.shape) if keepdims or i not in axes
         )
         return jnp.full(shape, jnp.nan, xa.dtype)
-    return _logmeanexp_jit(xa, axes, bool(keepdims), mask)
+    return call_jit(_logmeanexp_impl, (xa, mask), (axes, bool(keepdims)))
 
 
 def logmeanexp_jvp(

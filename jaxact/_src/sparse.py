@@ -8,7 +8,6 @@ zeros with zero gradient; a ``+inf`` logit takes all the mass; a NaN makes the r
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -19,6 +18,7 @@ from jax.typing import ArrayLike
 from jaxact._src.core import (
     as_float_array,
     as_mask,
+    call_jit,
     compute_dtype,
     masked,
     public_jvp,
@@ -48,8 +48,7 @@ def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
     return jnp.where(has_nan, jnp.nan, p)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def _apply_jit(core: Any, x: Array, axis: int, mask: Array | None) -> Array:
+def _apply(x: Array, mask: Array | None, core: Any, axis: int) -> Array:
     return jnp.moveaxis(core(jnp.moveaxis(masked(x, mask), axis, -1)), -1, axis)
 
 
@@ -58,7 +57,7 @@ def _along_axis(fn_name: str, core: Any, x: Any, axis: Any, where: Any) -> Array
     xa = as_float_array(fn_name, x)
     ax = single_axis(fn_name, axis, xa.ndim)
     mask = as_mask(fn_name, where, xa.shape)
-    return xa if xa.shape[ax] == 0 else _apply_jit(core, xa, ax, mask)
+    return xa if xa.shape[ax] == 0 else call_jit(_apply, (xa, mask), (core, ax))
 
 
 # --------------------------------------------------------------------------- sparsemax
