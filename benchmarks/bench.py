@@ -52,8 +52,37 @@ class Case:
     domain: tuple[float, float]
 
 
+def _composed(act: Fn, **kw: Any) -> Fn:
+    """The gated unit as jax.nn users write it: ``a * act(b)`` on the halves of ``x``."""
+
+    def f(x: jax.Array) -> jax.Array:
+        a, b = jnp.split(x, 2, axis=-1)
+        return a * act(b, **kw)
+
+    return f
+
+
+def _clamped_composed(x: jax.Array) -> jax.Array:
+    a, b = jnp.split(x, 2, axis=-1)
+    g = jnp.minimum(b, 7.0)
+    return (jnp.clip(a, -7.0, 7.0) + 1) * g * jax.nn.sigmoid(1.702 * g)
+
+
+# Gated units have no jax.nn function: they are compared with the jax.nn composition.
+COMPOSED: dict[str, Fn] = {
+    "swiglu": _composed(jax.nn.silu),
+    "geglu": _composed(jax.nn.gelu, approximate=True),
+    "geglu_exact": _composed(jax.nn.gelu, approximate=False),
+    "reglu": _composed(jax.nn.relu),
+    "clamped_swiglu": _clamped_composed,
+}
+
+
 def cases() -> list[Case]:
-    out = [Case(s.name, s.bound, s.bound_jax_nn, s.kind, s.domain) for s in REGISTRY]
+    out = [
+        Case(s.name, s.bound, s.bound_jax_nn or COMPOSED.get(s.name), s.kind, s.domain)
+        for s in REGISTRY
+    ]
     # logsumexp over the whole array too (its default axis=None).
     out.append(Case("logsumexp_all", jaxact.logsumexp, jax.nn.logsumexp, "reduction", (-8.0, 8.0)))
     return out

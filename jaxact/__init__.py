@@ -11,6 +11,14 @@ from jaxact._src.exponential import log1mexp as log1mexp
 from jaxact._src.exponential import selu as selu
 from jaxact._src.exponential import xielu as xielu
 from jaxact._src.facts import Kink as Kink
+from jaxact._src.gated import clamped_swiglu as clamped_swiglu
+from jaxact._src.gated import clamped_swiglu_pair as clamped_swiglu_pair
+from jaxact._src.gated import geglu as geglu
+from jaxact._src.gated import geglu_pair as geglu_pair
+from jaxact._src.gated import reglu as reglu
+from jaxact._src.gated import reglu_pair as reglu_pair
+from jaxact._src.gated import swiglu as swiglu
+from jaxact._src.gated import swiglu_pair as swiglu_pair
 from jaxact._src.gelu import gelu as gelu
 from jaxact._src.rectifiers import hard_shrink as hard_shrink
 from jaxact._src.rectifiers import hard_sigmoid as hard_sigmoid
@@ -39,6 +47,7 @@ from jaxact._src.softmax import logmeanexp as logmeanexp
 from jaxact._src.softmax import logsumexp as logsumexp
 from jaxact._src.softmax import softmax as softmax
 from jaxact._src.softmax import softmin as softmin
+from jaxact._src.sparse import entmax as entmax
 from jaxact._src.sparse import entmax15 as entmax15
 from jaxact._src.sparse import sparsemax as sparsemax
 from jaxact._src.tanh_family import identity as identity
@@ -55,9 +64,14 @@ __all__ = [
     "Select",
     "activation",
     "celu",
+    "clamped_swiglu",
+    "clamped_swiglu_pair",
     "derivatives",
     "elu",
+    "entmax",
     "entmax15",
+    "geglu",
+    "geglu_pair",
     "gelu",
     "glu",
     "hard_shrink",
@@ -75,6 +89,8 @@ __all__ = [
     "mish",
     "prelu",
     "quick_gelu",
+    "reglu",
+    "reglu_pair",
     "relu",
     "relu6",
     "relu_squared",
@@ -90,6 +106,8 @@ __all__ = [
     "sparse_sigmoid",
     "sparsemax",
     "squareplus",
+    "swiglu",
+    "swiglu_pair",
     "swish",
     "tanh",
     "tanh_shrink",

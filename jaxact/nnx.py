@@ -27,7 +27,7 @@ except ImportError as e:  # pragma: no cover - exercised only without flax
 
 import jaxact
 
-__all__ = ["XIELU", "PReLU", "Swish"]
+__all__ = ["XIELU", "Entmax", "GatedMLP", "PReLU", "Swish"]
 
 
 def _inverse_softplus(y: float) -> float:
@@ -105,3 +105,107 @@ class XIELU(nnx.Module):
     def __call__(self, x: ArrayLike) -> Array:
         ap, an = self.coefficients()
         return jaxact.xielu(x, ap, an, self.beta)
+
+
+# name: (the split form, the two-input form) of each gated unit
+_GATED = {
+    "swiglu": (jaxact.swiglu, jaxact.swiglu_pair),
+    "geglu": (jaxact.geglu, jaxact.geglu_pair),
+    "reglu": (jaxact.reglu, jaxact.reglu_pair),
+    "clamped_swiglu": (jaxact.clamped_swiglu, jaxact.clamped_swiglu_pair),
+}
+
+
+class GatedMLP(nnx.Module):
+    r"""A transformer's gated MLP block: :math:`W_{out}\,\mathrm{unit}(W_{in} x)`.
+
+    ``unit`` is one of ``"swiglu"`` (LLaMA, Mistral, Qwen), ``"geglu"`` (Gemma), ``"reglu"``
+    or ``"clamped_swiglu"`` (GPT-OSS). With ``fused=True`` one in-projection of width
+    ``2 * hidden`` is split into value and gate (:func:`jaxact.swiglu`); with ``fused=False``
+    separate ``up`` and ``gate`` projections feed the two-input form
+    (:func:`jaxact.swiglu_pair`), as in models that keep ``W_up`` and ``W_gate`` apart.
+    Reverse mode keeps the projections' outputs only (no sigmoid or activation arrays).
+
+    Args:
+      features: model width (input and output).
+      hidden: hidden width.
+      unit: the gated unit's name.
+      fused: one in-projection (True) or two (False).
+      use_bias: biases in the projections.
+      rngs: Flax random streams.
+
+    Examples:
+      >>> from flax import nnx
+      >>> block = jaxact.nnx.GatedMLP(8, 16, "swiglu", rngs=nnx.Rngs(0))
+      >>> block(jnp.ones((2, 8))).shape
+      (2, 8)
+    """
+
+    def __init__(
+        self,
+        features: int,
+        hidden: int,
+        unit: str = "swiglu",
+        *,
+        fused: bool = True,
+        use_bias: bool = False,
+        rngs: nnx.Rngs,
+    ):
+        if unit not in _GATED:
+            raise ValueError(f"GatedMLP: unknown unit {unit!r}; choose one of {sorted(_GATED)}")
+        self.unit = unit
+        self.fused = fused
+        if fused:
+            self.w_in = nnx.Linear(features, 2 * hidden, use_bias=use_bias, rngs=rngs)
+        else:
+            self.w_up = nnx.Linear(features, hidden, use_bias=use_bias, rngs=rngs)
+            self.w_gate = nnx.Linear(features, hidden, use_bias=use_bias, rngs=rngs)
+        self.w_out = nnx.Linear(hidden, features, use_bias=use_bias, rngs=rngs)
+
+    def __call__(self, x: ArrayLike) -> Array:
+        split, pair = _GATED[self.unit]
+        if self.fused:
+            h = split(self.w_in(jnp.asarray(x)), axis=-1)
+        else:
+            h = pair(self.w_up(jnp.asarray(x)), self.w_gate(jnp.asarray(x)))
+        return self.w_out(h)
+
+
+class Entmax(nnx.Module):
+    r"""alpha-entmax with a learnable :math:`\alpha > 1` (Correia et al. 2019, adaptively
+    sparse attention): :math:`\alpha = 1 + \mathrm{softplus}(a)`.
+
+    Args:
+      shape: the shape of :math:`\alpha`, broadcastable against the inputs with size 1 along
+        ``axis`` (``(H, 1, 1)``: one per head of ``(B, H, T, T)`` scores; ``()``: one).
+      init: initial :math:`\alpha` (1.5).
+      axis: the axis to normalize over.
+      dtype: parameter dtype.
+
+    Examples:
+      >>> from flax import nnx
+      >>> attn = jaxact.nnx.Entmax((2, 1, 1), init=2.0)
+      >>> attn(jnp.array([[[1.0, 1.0, -5.0]], [[0.0, 0.0, 0.0]]])).round(3)
+      Array([[[0.5  , 0.5  , 0.   ]],
+      <BLANKLINE>
+             [[0.333, 0.333, 0.333]]], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...] = (),
+        init: float = 1.5,
+        axis: int = -1,
+        dtype: jnp.dtype = jnp.float32,
+    ):
+        if not init > 1:
+            raise ValueError(f"Entmax: init must be > 1, got {init}")
+        self.raw_alpha = nnx.Param(jnp.full(shape, _inverse_softplus(init - 1), dtype))
+        self.axis = axis
+
+    def alpha(self) -> Array:
+        """The effective :math:`\alpha`."""
+        return 1 + jax.nn.softplus(self.raw_alpha[...])
+
+    def __call__(self, x: ArrayLike, where: ArrayLike | None = None) -> Array:
+        return jaxact.entmax(x, self.alpha(), axis=self.axis, where=where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,23 @@ def test_flax_mlp_trains_and_matches_jax_nn():
     assert len(acc) == 2 and min(acc) > 0.85, line
     gap = float(next(s for s in out.splitlines() if "max |loss difference|" in s).split()[-1])
     assert gap < 1e-3
+
+
+@pytest.mark.parametrize("unit", ["swiglu", "geglu"])
+def test_gated_mlp_trains_like_jax_nn_and_prints_its_memory(unit):
+    out = run_example(
+        "gated_mlp.py", "--unit", unit, "--epochs", "3", "--tokens", "512", "--features",
+        "64", "--hidden", "256",
+    )  # fmt: skip
+    diff = float(re.search(r"max per-epoch loss difference: (\S+)", out).group(1))
+    assert diff < 1e-5, out
+    m = re.search(
+        r"residual bytes/elem of the unit (\S+) vs (\S+); train-step temp MiB (\S+) vs (\S+)", out
+    )
+    assert m, out
+    ours_res, theirs_res, ours_mib, theirs_mib = map(float, m.groups())
+    assert ours_res == 4 and theirs_res >= 10  # x only vs both halves, sigmoid(b), act(b)
+    assert ours_mib < theirs_mib
 
 
 def test_data_parallel_matches_single_device():

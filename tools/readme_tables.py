@@ -86,7 +86,7 @@ def api_table() -> str:
         jnn = f"`{facts.jax_nn}`" if facts.jax_nn else "—"
         keeps = _KEEPS[facts.residual]
         if facts.kind != "elementwise" and facts.residual == "array":
-            keeps = "x (and row statistics)" if facts.kind != "gated" else "x"
+            keeps = {"gated": "x", "pair": "value and gate"}.get(facts.kind, "x and row statistics")
         rows.append(f"| {sig} | {summary} | {jnn} | {keeps} |")
     return "\n".join(rows)
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-Kind = Literal["elementwise", "normalizer", "reduction", "gated"]
+Kind = Literal["elementwise", "normalizer", "reduction", "gated", "pair"]
 Residual = Literal["array", "mask", "none"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,7 +66,9 @@ class Facts:
     Attributes:
       name: the public name.
       kind: ``"elementwise"``; ``"normalizer"`` (rows along an axis, shape kept);
-        ``"reduction"`` (reduces the axis); ``"gated"`` (halves the axis).
+        ``"reduction"`` (reduces the axis); ``"gated"`` (halves the axis); ``"pair"`` (a
+        gated unit's two-input form, tested through its split form ``NAME`` without
+        ``_pair``).
       kinks: the :class:`Kink` points (at the function's parameters).
       residual: what reverse mode keeps: one input-sized array (``"array"``), one boolean
         mask (``"mask"``) or nothing (``"none"``).

@@ -20,7 +20,8 @@ def _gelu_tanh_sig(x: Array) -> K.Sig:
     return K.Sig(x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
 
 
-def _gelu_derivative(x: Array, approximate: bool = True) -> Array:
+def gelu_derivative(x: Array, approximate: bool = True) -> Array:
+    """gelu'(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate derivative."""
     near = K.abs_(x) < GELU_FAR
     xs = jnp.where(near, x, 0)
     if approximate:
@@ -38,8 +39,18 @@ def _gelu_derivative(x: Array, approximate: bool = True) -> Array:
     return K.near_root(x, C.ROOT_GELU_ERF, direct)
 
 
+def gelu_value(x: Array, approximate: bool = True) -> Array:
+    """gelu(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate."""
+    if approximate:
+        return K.x_sig(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+    phi, series, scale = K.gaussian_tail(x)
+    return jnp.where(
+        x < K.GAUSSIAN_TAIL, -(phi * series) * scale, K.xmul(x, 0.5 * lax.erfc(-x * C.INV_SQRT2))
+    )
+
+
 @activation(
-    derivative=_gelu_derivative,
+    derivative=gelu_derivative,
     static_argnames=("approximate",),
     jax_nn="gelu",
     reference="Hendrycks & Gimpel 2016, Gaussian Error Linear Units",
@@ -76,10 +87,4 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
       >>> jaxact.gelu(jnp.array([-1.0, 0.0, 1.0]), approximate=False)
       Array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)
     """
-    x = jnp.asarray(x)
-    if approximate:
-        return K.x_sig(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
-    phi, series, scale = K.gaussian_tail(x)
-    return jnp.where(
-        x < K.GAUSSIAN_TAIL, -(phi * series) * scale, K.xmul(x, 0.5 * lax.erfc(-x * C.INV_SQRT2))
-    )
+    return gelu_value(jnp.asarray(x), approximate)

@@ -110,8 +110,9 @@ def x_sig(x: Array, z: Array) -> Array:
     return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
 
 
-def near_root(x: Array, root: C.Root, direct: Array) -> Array:
-    """``direct``, or the Taylor polynomial at ``root`` for float32 inputs near it.
+def near_root(x: Array, root: C.Root, direct: Array, factor: Array | None = None) -> Array:
+    """``direct``, or the Taylor polynomial at ``root`` (times ``factor``, if given) for
+    float32 inputs near it.
 
     Near a zero of f' every direct formula cancels (its terms are O(1), their sum is O(d)),
     so float32 inputs within ``ROOT_WINDOW`` of the zero use the polynomial in d = x - at,
@@ -124,7 +125,8 @@ def near_root(x: Array, root: C.Root, direct: Array) -> Array:
     acc = jnp.zeros_like(ds)
     for c in reversed(root.coefs[1:]):
         acc = (acc + c) * ds
-    return jnp.where(near, acc + root.coefs[0], direct)
+    poly = acc + root.coefs[0]
+    return jnp.where(near, poly if factor is None else factor * poly, direct)
 
 
 def expm1_minus_x_series(xs: Array) -> Array:
@@ -179,6 +181,25 @@ def sqrt_x2_b(x: Array, b: Array) -> Array:
     xs = jnp.where(big, 1, x)
     xb = jnp.where(big, x, 1)
     return jnp.where(big, abs_(xb) * jnp.sqrt(1 + b / jnp.square(xb)), jnp.sqrt(xs * xs + b))
+
+
+def swish_dx(x: Array, beta: Array | float, factor: Array | None = None) -> Array:
+    """d/dx [x sigma(beta x)] = sigma(z) + z sigma'(z), z = beta x, with the Taylor window at
+    its zero (z = -1.278) for float32; times ``factor`` if given, applied before the e^-64
+    scale (``factor * swish_dx`` can be normal where ``swish_dx`` alone is flushed)."""
+    # sigma(z) + z sigma'(z) with z = beta x, over one divide: with e = e^-|z| (split as
+    # m * s, see ``exps``) it is (1 + e + z e) / (1 + e)^2 for z >= 0 (no cancellation) and
+    # e (1 + z + e) / (1 + e)^2 for z < 0, where 1 + z is exact on [-2, -1/2] so the only
+    # rounding near the zero at z = -1.278 is e's (the window below handles the rest).
+    z = beta * x
+    neg = z < 0
+    m, s = exps(jnp.where(neg, z, -z))
+    e = m * s
+    num = jnp.where(neg, xmul((1 + z) + e, m), (1 + e) + xmul(z, e))
+    if factor is not None:
+        num = factor * num
+    direct = num / jnp.square(1 + e) * jnp.where(neg, s, jnp.ones_like(s))
+    return near_root(z, C.ROOT_SILU, direct, factor)
 
 
 # --------------------------------------------------------------------------- rows

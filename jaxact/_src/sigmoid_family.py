@@ -8,7 +8,8 @@ from jax.typing import ArrayLike
 
 from jaxact._src import constants as C
 from jaxact._src import kernels as K
-from jaxact._src.core import activation, as_float_array, call_jit, public_jvp, single_axis
+from jaxact._src.arrays import as_float_array, call_jit, public_jvp, single_axis
+from jaxact._src.core import activation
 from jaxact._src.facts import Facts, declare
 
 # mish' below -0.6 uses the e^x form (no cancellation on the left, and its 1 + x, 6 + 4x are
@@ -123,24 +124,10 @@ def _swish_value(x: Array, beta: Array | float) -> Array:
     return K.x_sig(x, beta * x)
 
 
-def _swish_dx(x: Array, beta: Array | float) -> Array:
-    # sigma(z) + z sigma'(z) with z = beta x, over one divide: with e = e^-|z| (split as
-    # m * s, see ``_exps``) it is (1 + e + z e) / (1 + e)^2 for z >= 0 (no cancellation) and
-    # e (1 + z + e) / (1 + e)^2 for z < 0, where 1 + z is exact on [-2, -1/2] so the only
-    # rounding near the zero at z = -1.278 is e's (the window below handles the rest).
-    z = beta * x
-    neg = z < 0
-    m, s = K.exps(jnp.where(neg, z, -z))
-    e = m * s
-    num = jnp.where(neg, K.xmul((1 + z) + e, m), (1 + e) + K.xmul(z, e))
-    direct = num / jnp.square(1 + e) * jnp.where(neg, s, jnp.ones_like(s))
-    return K.near_root(z, C.ROOT_SILU, direct)
-
-
 def _silu_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
     sg = K.Sig(beta * x)
     d_beta = K.xmul(x, K.xmul(x, sg.b)) * sg.sb
-    return _swish_dx(x, beta), d_beta
+    return K.swish_dx(x, beta), d_beta
 
 
 @activation(
@@ -180,7 +167,7 @@ swish = silu
 
 def _quick_gelu_derivative(x: Array) -> Array:
     # Its own zero (x = -0.7512) in x: 1.702 x is rounded, so silu's anchor in z would not do.
-    return K.near_root(x, C.ROOT_QUICK_GELU, _swish_dx(x, 1.702))
+    return K.near_root(x, C.ROOT_QUICK_GELU, K.swish_dx(x, 1.702))
 
 
 @activation(derivative=_quick_gelu_derivative, reference="Radford et al. 2021 (CLIP)")

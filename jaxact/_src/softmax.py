@@ -16,7 +16,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from jaxact._src import kernels as K
-from jaxact._src.core import (
+from jaxact._src.arrays import (
     as_float_array,
     as_mask,
     call_jit,

@@ -12,19 +12,21 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
+from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
-from jaxact._src.core import (
+from jaxact._src.arrays import (
     as_float_array,
     as_mask,
     call_jit,
     compute_dtype,
     masked,
     public_jvp,
-    select_tangent,
     single_axis,
 )
+from jaxact._src.core import select_tangent
 from jaxact._src.facts import Facts, Kink, declare
 
 
@@ -238,3 +240,176 @@ def entmax15_jvp(
       Array([ 0.35355338, -0.35355338], dtype=float32)
     """
     return public_jvp("entmax15_jvp", entmax15, x, tangent, axis=axis, where=where)
+
+
+# --------------------------------------------------------------------------- alpha-entmax
+
+# Bisection halvings of tau's bracket [max - 1, max] (width 1): 30 reach float32's spacing
+# near 1, 60 float64's; p is renormalized after.
+ENTMAX_ITERS = {32: 30, 64: 60}
+
+
+@jax.custom_jvp
+def _entmax(x: Array, alpha: Array) -> Array:
+    """alpha-entmax along the last axis; alpha broadcasts with size 1 there."""
+    cd = compute_dtype(x.dtype)
+    xc, ac = x.astype(cd), alpha.astype(cd)
+    z = xc * (ac - 1)
+    mx = jnp.max(z, axis=-1, keepdims=True)
+    zs = z - jnp.where(jnp.isfinite(mx), mx, 0)  # <= 0 in finite rows
+    beta = 1 / (ac - 1)
+
+    def mass(tau: Array) -> Array:
+        return jnp.sum(jnp.maximum(zs - tau, 0) ** beta, axis=-1, keepdims=True)
+
+    def halve(_: int, bounds: tuple[Array, Array]) -> tuple[Array, Array]:
+        lo, hi = bounds
+        mid = (lo + hi) / 2
+        over = mass(mid) >= 1
+        return jnp.where(over, mid, lo), jnp.where(over, hi, mid)
+
+    lo, _ = jax.lax.fori_loop(
+        0, ENTMAX_ITERS[jnp.finfo(cd).bits], halve, (jnp.full_like(mx, -1.0), jnp.zeros_like(mx))
+    )
+    p = jnp.maximum(zs - lo, 0) ** beta
+    total = jnp.sum(p, axis=-1, keepdims=True)
+    p = p / jnp.where(total == 0, 1, total)
+    return _finish(p, z, mx, jnp.sum(p > 0, axis=-1, keepdims=True)).astype(x.dtype)
+
+
+def _entmax_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
+    (x, alpha), (tx, ta) = primals, tangents
+    p = _entmax(x, alpha)
+    cd = compute_dtype(p.dtype)
+    pc, ac = p.astype(cd), alpha.astype(cd)
+    support = pc > 0
+    safe_p = jnp.where(support, pc, 1)
+    g = jnp.where(support, safe_p ** (2 - ac), 0)  # p^(2 - alpha) on the support
+    gsum = jnp.sum(g, axis=-1, keepdims=True)
+    gsum = jnp.where(gsum == 0, 1, gsum)
+    terms = []  # (no zeros array to add to: it would be kept for reverse mode)
+    if not isinstance(tx, SymbolicZero):
+        # in the input dtype, sums in the compute dtype: reverse mode keeps g as p's dtype
+        gl, t = g.astype(p.dtype), tx.astype(p.dtype)
+        dot = jnp.sum(gl * t, axis=-1, keepdims=True, dtype=cd)
+        terms.append(gl * (t - (dot / gsum).astype(p.dtype)))
+    if not isinstance(ta, SymbolicZero):
+        # dp/dalpha = (-p log p + g (x - tau')) / (alpha - 1), tau' = (<g, x> + H) / sum g
+        # with H = -sum p log p; x shifted by the row maximum (the formula is shift-free).
+        xc = x.astype(cd)
+        top = jnp.max(jnp.where(support, xc, -jnp.inf), axis=-1, keepdims=True)
+        finite = jnp.isfinite(top)
+        xs = jnp.where(support & finite, xc - jnp.where(finite, top, 0), 0)
+        plogp = jnp.where(support, pc * jnp.log(safe_p), 0)
+        entropy = -jnp.sum(plogp, axis=-1, keepdims=True)
+        tau_a = (jnp.sum(g * xs, axis=-1, keepdims=True) + entropy) / gsum
+        dpa = jnp.where(finite, (-plogp + g * (xs - tau_a)) / (ac - 1), 0)
+        terms.append((dpa * ta.astype(cd)).astype(p.dtype))
+    out = terms[0] + terms[1] if len(terms) == 2 else (terms[0] if terms else jnp.zeros_like(pc))
+    return p, out.astype(p.dtype)
+
+
+_entmax.defjvp(_entmax_jvp, symbolic_zeros=True)
+
+
+def _entmax_apply(x: Array, alpha: Array, mask: Array | None, axis: int) -> Array:
+    xm = jnp.moveaxis(masked(x, mask), axis, -1)
+    am = jnp.moveaxis(alpha, axis, -1)
+    return jnp.moveaxis(_entmax(xm, am), -1, axis)
+
+
+@declare(
+    Facts(
+        "entmax",
+        kind="normalizer",
+        reference="Peters, Niculae & Martins 2019; Correia, Niculae & Martins 2019",
+    )
+)
+def entmax(
+    x: ArrayLike, alpha: ArrayLike = 1.5, axis: int = -1, where: ArrayLike | None = None
+) -> Array:
+    r"""alpha-entmax: sparse normalizers from softmax (:math:`\alpha \to 1`) to sparsemax
+    (:math:`\alpha = 2`), differentiable in ``x`` and in :math:`\alpha`.
+
+    .. math::
+      p_i = \big[(\alpha - 1) x_i - \tau\big]_+^{1/(\alpha - 1)}, \qquad
+      \dot p = g \odot \Big(\dot x - \frac{\langle g, \dot x\rangle}{\sum_j g_j}\Big)
+        + \frac{\partial p}{\partial \alpha}\,\dot\alpha,
+
+    with :math:`\tau` such that :math:`p` sums to 1 (found by bisection), :math:`g =
+    p^{2 - \alpha}` on the support and 0 off it, and :math:`\frac{\partial p}{\partial
+    \alpha} = \frac{1}{\alpha - 1}\big(-p \log p + g \odot (x - \tau')\big)`,
+    :math:`\tau' = (\langle g, x\rangle + H(p)) / \sum_j g_j`, :math:`H` the Shannon entropy
+    (Correia et al. 2019). Equal to :func:`entmax15` at :math:`\alpha = 1.5` and to
+    :func:`sparsemax` at :math:`\alpha = 2`, to float tolerance. ``alpha`` is a
+    differentiable array that broadcasts against ``x`` with size 1 along ``axis`` (one
+    :math:`\alpha` per head: shape ``(H, 1, 1)`` for ``(B, H, T, T)`` scores); it must be
+    :math:`> 1` (checked when concrete). Masks, extremes and empty rows behave as for
+    :func:`sparsemax`. Reverse mode keeps one array (:math:`g`), and :math:`\partial
+    p/\partial\alpha` as well when :math:`\alpha` is differentiated.
+
+    Args:
+      x: input array.
+      alpha: :math:`\alpha > 1` (default 1.5), differentiable.
+      axis: the axis to normalize over (a single int).
+      where: optional boolean mask, broadcastable to ``x``; False entries get 0.
+
+    Returns:
+      An array of the shape and dtype of ``x``, on the simplex along ``axis``.
+
+    Examples:
+      >>> jaxact.entmax(jnp.array([1.0, 1.0, -5.0]), alpha=2.0)
+      Array([0.5, 0.5, 0. ], dtype=float32)
+      >>> jaxact.entmax(jnp.array([0.0, 0.0]), alpha=1.25)
+      Array([0.5, 0.5], dtype=float32)
+    """
+    xa = as_float_array("entmax", x)
+    aa = as_float_array("entmax", alpha, "alpha")
+    ax = single_axis("entmax", axis, xa.ndim)
+    mask = as_mask("entmax", where, xa.shape)
+    rows = tuple(1 if i == ax else d for i, d in enumerate(xa.shape))
+    if aa.ndim > xa.ndim:
+        raise ValueError(f"entmax: `alpha` of shape {aa.shape} has more axes than `x`")
+    aa = aa.reshape((1,) * (xa.ndim - aa.ndim) + aa.shape)
+    try:
+        fits = np.broadcast_shapes(aa.shape, rows) == rows
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"entmax: `alpha` of shape {aa.shape} must broadcast to {rows} (size 1 along axis)"
+        )
+    try:
+        concrete = np.asarray(aa)
+    except jax.errors.TracerArrayConversionError:
+        concrete = None
+    if concrete is not None and not (concrete > 1).all():
+        raise ValueError(f"entmax: `alpha` must be > 1, got {concrete}")
+    return xa if xa.shape[ax] == 0 else call_jit(_entmax_apply, (xa, aa, mask), (ax,))
+
+
+def entmax_jvp(
+    x: ArrayLike,
+    tangent: ArrayLike,
+    alpha: ArrayLike = 1.5,
+    axis: int = -1,
+    where: ArrayLike | None = None,
+) -> Array:
+    r"""The JVP of :func:`entmax` in ``x``: :math:`\dot p = g \odot (\dot x - \langle g,
+    \dot x\rangle / \sum_j g_j)`, :math:`g = p^{2 - \alpha}` on the support.
+
+    Args:
+      x: input array.
+      tangent: the input tangent, of the shape of ``x``.
+      alpha: as for :func:`entmax`.
+      axis: as for :func:`entmax`.
+      where: as for :func:`entmax`.
+
+    Returns:
+      The output tangent, of the shape and dtype of ``x``.
+
+    Examples:
+      >>> jaxact.derivatives.entmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]), alpha=2.0)
+      Array([ 0.5, -0.5], dtype=float32)
+    """
+    return public_jvp("entmax_jvp", entmax, x, tangent, alpha=alpha, axis=axis, where=where)

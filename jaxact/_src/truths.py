@@ -116,6 +116,31 @@ def _logmeanexp_slice_truth(x: Array) -> Array:
     return jnp.where(big, x - np.log(2.0) + jnp.log1p(jnp.exp(-x)), jnp.log1p(jnp.expm1(xs) / 2))
 
 
+def _clamped_swiglu_slice(x: Array) -> tuple[Array, Array]:
+    """clamped_swiglu([1, x]) and its derivative in x: 2 g sigma(1.702 g), g = min(x, 7)."""
+    g = jnp.minimum(x, 7.0)
+    v = _lim(x, 2 * g * expit(1.702 * g), float(14 / (1 + np.exp(-1.702 * 7.0))), 0.0)
+    dg = expit(1.702 * g) + 1.702 * g * expit(1.702 * g) * expit(-1.702 * g)
+    d = jnp.where(x <= 7.0, _lim(x, 2 * dg, 0.0, 0.0), 0.0)
+    return v, d
+
+
+def _ref_clamped_swiglu(x: Array) -> Array:
+    a, b = jnp.split(x, 2, axis=-1)
+    g = jnp.minimum(b, 7.0)
+    return (jnp.clip(a, -7.0, 7.0) + 1) * g / (1 + jnp.exp(-1.702 * g))
+
+
+def _ref_gated(act: Fn) -> Fn:
+    """The textbook gated unit a * act(b) on the halves of x (last axis)."""
+
+    def f(x: Array, **kw: Any) -> Array:
+        a, b = jnp.split(x, 2, axis=-1)
+        return a * act(b, **kw)
+
+    return f
+
+
 def _entmax_slice_truth(x: Array) -> tuple[Array, Array]:
     """entmax15([x, 0])[0]: q^2 with q = (u + sqrt(2 - u^2))/2, u = x/2, for |u| < 1."""
     u = jnp.clip(x / 2, -1, 1)

@@ -1,0 +1,209 @@
+"""Array handling shared by every public function: validation and the dtype rule, weak
+types, masks and axes, and the jit helpers that keep eager calls cheap."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
+
+__all__ = [
+    "FLOATS",
+    "as_float_array",
+    "as_mask",
+    "call_jit",
+    "compute_dtype",
+    "default_float_dtype",
+    "is_number",
+    "is_weak",
+    "like_input",
+    "masked",
+    "match_rank",
+    "normalize_axes",
+    "public_jvp",
+    "single_axis",
+]
+
+
+_SCALAR_TYPES = (bool, int, float, np.generic)
+
+
+def default_float_dtype() -> np.dtype[Any]:
+    """The default floating dtype: float64 under ``jax_enable_x64``, else float32."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+
+
+def compute_dtype(dtype: Any) -> np.dtype[Any]:
+    """Dtype the arithmetic runs in: 16-bit (and smaller) floats are computed in float32."""
+    dtype = np.dtype(dtype)
+    return np.dtype(jnp.float32) if dtype.itemsize < 4 else dtype
+
+
+def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:
+    """Validate one array argument of ``fn_name`` and return it as a floating JAX array.
+
+    Floating dtypes are kept. Booleans and integers are promoted to the default float dtype
+    (one rule for every function in jaxact). Objects that convert themselves to a JAX array
+    (``__jax_array__``: Flax's ``nnx.Param`` and other variables) are converted first.
+    Anything else raises a ``TypeError`` that names the function and the argument.
+    """
+    if not isinstance(value, jax.Array) and hasattr(value, "__jax_array__"):
+        value = value.__jax_array__()
+    if isinstance(value, jax.Array) and value.dtype in FLOATS:
+        return value  # the common case, without jnp.asarray's copy-free but slow dispatch
+    if isinstance(value, jax.Array):
+        dtype = value.dtype
+    elif isinstance(value, np.ndarray | np.generic):
+        dtype = value.dtype
+    elif isinstance(value, _SCALAR_TYPES) and not isinstance(value, complex):
+        dtype = None
+    else:
+        raise TypeError(
+            f"{fn_name} requires a JAX array, NumPy array or Python scalar for `{arg_name}`, "
+            f"got {type(value).__name__}"
+        )
+    if dtype is not None and not (
+        jnp.issubdtype(dtype, jnp.floating)
+        or jnp.issubdtype(dtype, jnp.integer)
+        or jnp.issubdtype(dtype, jnp.bool_)
+    ):
+        raise TypeError(
+            f"{fn_name} requires a real (floating, integer or bool) `{arg_name}`, got dtype {dtype}"
+        )
+    arr = jnp.asarray(value)
+    if not jnp.issubdtype(arr.dtype, jnp.floating):
+        # a Python int stays weakly typed as a float, as in jax.numpy
+        arr = like_input(arr, default_float_dtype(), is_weak(arr))
+    return arr
+
+
+def is_weak(*arrays: Any) -> bool:
+    """True when every array is weakly typed (a Python scalar's type, as jax.numpy keeps it)."""
+    return all(bool(getattr(a, "weak_type", False)) for a in arrays)
+
+
+def like_input(out: Array, dtype: Any, weak: bool) -> Array:
+    """``out`` in ``dtype``, weakly typed when the inputs all were (jax.numpy's rule: a
+    Python-scalar input does not promote the arrays it later meets)."""
+    out = out.astype(dtype)
+    if weak:
+        # jax exposes no public way to mark a traced value weakly typed; jax.numpy itself
+        # uses this internal helper (tests/test_dropin.py pins the behaviour).
+        from jax._src.lax.lax import _convert_element_type
+
+        out = cast(Array, _convert_element_type(out, np.dtype(dtype), weak_type=True))
+    return out
+
+
+FLOATS = frozenset(np.dtype(t) for t in (jnp.bfloat16, jnp.float16, jnp.float32, jnp.float64))
+
+
+def is_number(v: Any) -> bool:
+    """A Python int or float (not bool): what jit takes as a weakly typed scalar."""
+    return type(v) in (int, float)
+
+
+def match_rank(arrays: Sequence[Array]) -> list[Array]:
+    """Left-pad shapes with 1s so every array has the same rank (no rank promotion needed).
+    Python numbers (the fast path's parameters, seen here under ``jax.disable_jit``) become
+    weakly typed arrays, as jit makes them."""
+    arrays = [a if hasattr(a, "ndim") else jnp.asarray(a) for a in arrays]
+    ndim = max(a.ndim for a in arrays)
+    return [a.reshape((1,) * (ndim - a.ndim) + a.shape) for a in arrays]
+
+
+def call_jit(
+    fn: Callable[..., Any], arrays: Sequence[Array | None], static: tuple[Any, ...]
+) -> Any:
+    """``fn(*arrays, *static)`` under ``jax.jit``, through one cached program per function,
+    set of present optional arrays and static arguments, called with the present arrays
+    only: the dispatch takes jit's fast path (a ``None`` or static argument costs ~30 us
+    more per eager call)."""
+    present = tuple(a is not None for a in arrays)
+    return _program(fn, present, static)(*(a for a in arrays if a is not None))
+
+
+@functools.cache
+def _program(
+    fn: Callable[..., Any], present: tuple[bool, ...], static: tuple[Any, ...]
+) -> Callable[..., Any]:
+    def run(*given: Array) -> Any:
+        it = iter(given)
+        return fn(*(next(it) if p else None for p in present), *static)
+
+    return jax.jit(run)
+
+
+def public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
+    """Evaluate the custom_jvp rule of ``fn`` at ``(x, tangent)`` (the rule itself: one
+    source of truth for the public ``*_jvp`` functions)."""
+    xa = as_float_array(fn_name, x)
+    ta = as_float_array(fn_name, tangent, "tangent")
+    if ta.shape != xa.shape:
+        raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
+    fn(xa, **kwargs)  # validates axis and where with the activation's own messages
+    return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
+
+
+def masked(x: Array, mask: Array | None) -> Array:
+    """``x`` with the entries where ``mask`` is False replaced by ``-inf`` (row functions
+    map ``-inf`` to probability 0, so masked values never reach the arithmetic)."""
+    return x if mask is None else jnp.where(mask, x, -jnp.inf)
+
+
+def normalize_axes(fn_name: str, axis: Any, ndim: int) -> tuple[int, ...]:
+    """Validate ``axis`` (int, tuple of ints or None) for an array of rank ``ndim``."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer) and not isinstance(axis, bool):
+        axes: tuple[Any, ...] = (axis,)
+    elif isinstance(axis, tuple | list) and all(
+        isinstance(a, int | np.integer) and not isinstance(a, bool) for a in axis
+    ):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{fn_name}: `axis` must be an int, a tuple of ints or None, got {axis!r}")
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{fn_name}: axis {a} is out of range for an input of rank {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn_name}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def as_mask(fn_name: str, where: Any, shape: tuple[int, ...]) -> Array | None:
+    """Validate a ``where`` mask and broadcast it to ``shape`` (``ValueError`` if it cannot)."""
+    if where is None:
+        return None
+    if not isinstance(where, jax.Array | np.ndarray | np.generic | bool):
+        raise TypeError(
+            f"{fn_name}: `where` must be a boolean array or None, got {type(where).__name__}"
+        )
+    mask = jnp.asarray(where)
+    if not jnp.issubdtype(mask.dtype, jnp.bool_):
+        raise TypeError(f"{fn_name}: `where` must have a boolean dtype, got {mask.dtype}")
+    problem = f"{fn_name}: `where` of shape {mask.shape} does not broadcast to the input shape"
+    if mask.ndim > len(shape):
+        raise ValueError(f"{problem} {shape}")
+    mask = mask.reshape((1,) * (len(shape) - mask.ndim) + mask.shape)
+    try:
+        fits = jnp.broadcast_shapes(mask.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{problem} {shape}")
+    return jnp.broadcast_to(mask, shape)
+
+
+def single_axis(fn_name: str, axis: Any, ndim: int) -> int:
+    if not isinstance(axis, int | np.integer) or isinstance(axis, bool):
+        raise TypeError(f"{fn_name}: `axis` must be a single int, got {axis!r}")
+    return normalize_axes(fn_name, axis, ndim)[0]

@@ -1,0 +1,197 @@
+"""``Spec``: the oracles of one activation as the shared tests, the report and the benchmark
+see them, with the declared facts of its function read through (``jaxact._src.facts``).
+The entries themselves are in ``jaxact._src.registry``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import jaxact
+from jaxact._src.accuracy import UlpStats, measure
+from jaxact._src.facts import Facts, facts_of
+
+Fn = Callable[..., Any]
+
+# The accuracy bounds (ulps of the output dtype where the truth is a normal number).
+ULP_16 = 1.0  # bfloat16, float16: every finite input
+F32_ULP = 4.0  # float32: 1e5 inputs over the finite range
+ABS_EPS = 4.0  # absolute error in eps, for the JVPs (and sparse maps) that cancel by design
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The oracles for one activation (or one setting of its static parameters).
+
+    For the non-elementwise kinds the ulp harness uses a one-variable slice (``scalar_fn``):
+    the function of ``x`` in the row ``[x, 0]`` (``[1, x]`` for gated: the gate), whose
+    truths are given. ``truth``, ``truth_derivative`` and ``mp`` take ``params`` as keyword
+    arguments (``mp`` gets the mpmath module and an mpf first).
+    """
+
+    name: str
+    fn: Fn
+    reference: Fn
+    truth: Fn
+    truth_derivative: Fn
+    params: dict[str, Any] = field(default_factory=dict)
+    domain: tuple[float, float] = (-8.0, 8.0)
+    # The softmax-family JVP s*(t - <s,t>) cancels when one probability nears 1 (as in
+    # jax.nn); for those the derivative is checked to an absolute bound in eps, not in ulps.
+    derivative_abs: bool = False
+    # mpmath formula of the value (of the slice, for normalizers): the tests check the
+    # truths against it (mpmath is a test dependency only).
+    mp: Callable[..., Any] | None = None
+    # Sort-threshold normalizers (sparsemax, entmax15) cancel near the support boundary:
+    # their values are checked to an absolute bound in eps as well.
+    value_abs: bool = False
+    # Kinks of the one-variable slice of a non-elementwise function (left out of the
+    # mpmath check, whose numerical derivative averages the two sides there).
+    slice_kinks: tuple[float, ...] = ()
+    # Non-decreasing over the whole finite range at ``params`` (a property test checks it).
+    monotone: bool = False
+    # float32 (value, derivative) ulp bounds where 4 is out of reach, with the reason.
+    f32_bounds: tuple[float, float] = (F32_ULP, F32_ULP)
+    bound_note: str = ""
+
+    # ---------------------------------------------------------------- declared facts
+    @property
+    def facts(self) -> Facts:
+        return facts_of(self.fn)
+
+    @property
+    def kind(self) -> str:
+        return self.facts.kind
+
+    @property
+    def residual(self) -> str:
+        return self.facts.residual
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return self.facts.aliases
+
+    @property
+    def jax_nn(self) -> Fn | None:
+        return None if self.facts.jax_nn is None else getattr(jax.nn, self.facts.jax_nn)
+
+    def _namespace(self) -> dict[str, Any]:
+        sig = inspect.signature(self.fn)
+        defaults = {n: p.default for n, p in sig.parameters.items() if p.default is not p.empty}
+        return self.facts.namespace(defaults, self.params)
+
+    @property
+    def kinks(self) -> tuple[tuple[float, float], ...]:
+        """(x, f'(x) taken) at each declared kink where f' jumps, at ``params``."""
+        if self.kind != "elementwise":
+            return ()
+        ns = self._namespace()
+        return tuple((k.evaluate(k.at, ns), k.evaluate(k.d1, ns)) for k in self.facts.kinks if k.d1)
+
+    @property
+    def kinks2(self) -> tuple[tuple[float, float], ...]:
+        """(x, f''(x) taken) at each declared point where f'' jumps, at ``params``."""
+        if self.kind != "elementwise":
+            return ()
+        ns = self._namespace()
+        return tuple((k.evaluate(k.at, ns), k.evaluate(k.d2, ns)) for k in self.facts.kinks if k.d2)
+
+    @property
+    def kink_points(self) -> tuple[float, ...]:
+        """Every point where f' or f'' jumps (kept out of smooth test grids)."""
+        return tuple(x for x, _ in self.kinks) + tuple(x for x, _ in self.kinks2)
+
+    # ---------------------------------------------------------------- oracles
+    def bounds(self, dtype_name: str) -> tuple[float, float]:
+        """(value, derivative) bounds: ulps of the output dtype, or eps for absolute checks."""
+        base = (ULP_16, ULP_16) if dtype_name in ("bfloat16", "float16") else self.f32_bounds
+        return (
+            ABS_EPS if self.value_abs else base[0],
+            ABS_EPS if self.derivative_abs else base[1],
+        )
+
+    def measure(self, x: Any) -> tuple[UlpStats, UlpStats]:
+        """Value and derivative error statistics at the inputs ``x`` (one dtype)."""
+        v, d = measure(
+            self.scalar_fn,
+            self.bound_truth,
+            self.bound_truth_derivative,
+            x,
+            self.derivative_abs,
+            self.value_abs,
+        )
+        assert d is not None
+        return v, d
+
+    def accurate(self, dtype_name: str, v: UlpStats, d: UlpStats) -> bool:
+        vb, db = self.bounds(dtype_name)
+        return v.ok(vb) and d.ok(db)
+
+    def _bind(self, fn: Fn) -> Fn:
+        return functools.partial(fn, **self.params) if self.params else fn
+
+    @property
+    def bound(self) -> Fn:
+        """The jaxact function with the test parameters bound."""
+        return self._bind(self.fn)
+
+    @property
+    def bound_reference(self) -> Fn:
+        return self._bind(self.reference)
+
+    @property
+    def bound_truth(self) -> Fn:
+        return self._bind(self.truth)
+
+    @property
+    def bound_truth_derivative(self) -> Fn:
+        return self._bind(self.truth_derivative)
+
+    def mp_value(self, m: Any, x: Any) -> Any:
+        """The mpmath value at ``x`` (an mpf), with the test parameters."""
+        assert self.mp is not None, f"{self.name}: registry entry needs an mpmath formula"
+        return self.mp(m, x, **self.params)
+
+    @property
+    def bound_jax_nn(self) -> Fn | None:
+        fn = self.jax_nn
+        return None if fn is None else self._bind(fn)
+
+    @property
+    def scalar_fn(self) -> Fn:
+        """A function of an array of scalars for the ulp harness."""
+        return _slice(self.bound, self.kind)
+
+    @property
+    def jax_nn_scalar_fn(self) -> Fn | None:
+        """jax.nn's counterpart as a function of scalars (sliced like ``scalar_fn``)."""
+        fn = self.bound_jax_nn
+        return None if fn is None else _slice(fn, self.kind)
+
+    @property
+    def public_name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def derivative(self) -> Fn | None:
+        """The public analytic derivative (elementwise entries), params bound."""
+        if self.kind != "elementwise":
+            return None
+        return self._bind(getattr(jaxact.derivatives, self.public_name))
+
+
+def _slice(fn: Fn, kind: str) -> Fn:
+    """A function of one variable: the function itself, or fn on the row [x, 0] ([x, x])."""
+    if kind == "elementwise":
+        return fn
+    if kind == "gated":
+        return lambda x: fn(jnp.stack([jnp.ones_like(x), x], axis=-1))[..., 0]
+    if kind == "reduction":
+        return lambda x: fn(jnp.stack([x, jnp.zeros_like(x)], axis=-1))
+    return lambda x: fn(jnp.stack([x, jnp.zeros_like(x)], axis=-1))[..., 0]
