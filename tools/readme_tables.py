@@ -145,6 +145,7 @@ def _bench() -> Any:
     spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = bench  # dataclasses look their module up while it loads
     spec.loader.exec_module(bench)
     return bench
 

@@ -466,7 +466,17 @@ def activation(
     # numeric_tail[k]: the defaults of parameters k, k+1, ... are all Python numbers
     numeric_tail = [all(is_number(d) for d in defaults[k:]) for k in range(len(defaults) + 1)]
 
-    def fast_args(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    position = {n: i for i, n in enumerate(names)}
+
+    def fast_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+        if kwargs:  # keywords naming parameters after the given positions: move them in
+            spots = [position.get(k, 0) for k in kwargs]
+            if min(spots) < len(args):
+                return None  # unknown, static, or given twice: the slow path says which
+            full = [*args, *defaults[len(args) - 1 :]]
+            for k, v in kwargs.items():
+                full[position[k]] = v
+            args = tuple(full)
         if not (0 < len(args) <= len(names) and numeric_tail[len(args) - 1]):
             return None
         x = args[0]
@@ -495,7 +505,7 @@ def activation(
         return (x, *full)
 
     def call(*args: Any, **kwargs: Any) -> Array:
-        fast = fast_args(args) if fast_ok and not kwargs else None
+        fast = fast_args(args, kwargs) if fast_ok and args else None
         if fast is not None:
             return compiled(default_static)[0](*fast)
         arrays, static = prepare(args, kwargs)
