@@ -57,6 +57,21 @@ from jaxact._src.truths import (
 
 Fn = Callable[..., Any]
 
+# gelu's oracles (value and derivative truths, mpmath, float32 bounds) by `approximate`;
+# geglu's slice [1, b] is gelu(b), so its entries share them.
+_GELU_ORACLES: dict[bool, dict[str, Any]] = {
+    approximate: {
+        "truth": lambda x, approximate: _gelu_truth(x, approximate)[0],
+        "truth_derivative": lambda x, approximate: _gelu_truth(x, approximate)[1],
+        "params": {"approximate": approximate},
+        "f32_bounds": (160.0, 110.0) if approximate else (75.0, 55.0),
+        "bound_note": _TAIL_NOTE
+        + ("" if approximate else "; XLA's float32 erfc is itself up to 60 ulps off in its tail"),
+        "mp": _mp_gelu,
+    }
+    for approximate in (True, False)
+}
+
 REGISTRY: tuple[Spec, ...] = (
     # ---------------------------------------------------------------- sigmoid family
     Spec(
@@ -116,23 +131,13 @@ REGISTRY: tuple[Spec, ...] = (
         name="gelu",
         fn=jaxact.gelu,
         reference=_ref_gelu,
-        truth=lambda x, approximate: _gelu_truth(x, approximate)[0],
-        truth_derivative=lambda x, approximate: _gelu_truth(x, approximate)[1],
-        params={"approximate": True},
-        f32_bounds=(160.0, 110.0),
-        bound_note=_TAIL_NOTE,
-        mp=_mp_gelu,
+        **_GELU_ORACLES[True],
     ),
     Spec(
         name="gelu_exact",
         fn=jaxact.gelu,
         reference=_ref_gelu,
-        truth=lambda x, approximate: _gelu_truth(x, approximate)[0],
-        truth_derivative=lambda x, approximate: _gelu_truth(x, approximate)[1],
-        params={"approximate": False},
-        f32_bounds=(75.0, 55.0),
-        bound_note=_TAIL_NOTE + "; XLA's float32 erfc is itself up to 60 ulps off in its tail",
-        mp=_mp_gelu,
+        **_GELU_ORACLES[False],
     ),
     # ---------------------------------------------------------------- exponential units
     Spec(
@@ -392,23 +397,13 @@ REGISTRY: tuple[Spec, ...] = (
         name="geglu",
         fn=jaxact.geglu,
         reference=lambda x, approximate: _ref_gated(_ref_gelu)(x, approximate=approximate),
-        truth=lambda x, approximate: _gelu_truth(x, approximate)[0],
-        truth_derivative=lambda x, approximate: _gelu_truth(x, approximate)[1],
-        params={"approximate": True},
-        f32_bounds=(160.0, 110.0),
-        bound_note=_TAIL_NOTE,
-        mp=_mp_gelu,
+        **_GELU_ORACLES[True],
     ),
     Spec(
         name="geglu_exact",
         fn=jaxact.geglu,
         reference=lambda x, approximate: _ref_gated(_ref_gelu)(x, approximate=approximate),
-        truth=lambda x, approximate: _gelu_truth(x, approximate)[0],
-        truth_derivative=lambda x, approximate: _gelu_truth(x, approximate)[1],
-        params={"approximate": False},
-        f32_bounds=(75.0, 55.0),
-        bound_note=_TAIL_NOTE + "; XLA's float32 erfc is itself up to 60 ulps off in its tail",
-        mp=_mp_gelu,
+        **_GELU_ORACLES[False],
     ),
     Spec(
         name="reglu",
