@@ -37,6 +37,13 @@ def _empty(x: Array, axes: tuple[int, ...]) -> bool:
     return any(x.shape[a] == 0 for a in axes)
 
 
+def _reduced_shape(
+    shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
+) -> tuple[int, ...]:
+    """The shape of a reduction over ``axes`` (size 1 there with ``keepdims``)."""
+    return tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
+
+
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(exp(x - max), max) with the max made finite (see ``_exp_shifted``)."""
     m = jnp.max(xc, axis=axes, keepdims=True)
@@ -481,9 +488,7 @@ def logsumexp(
                 f"logsumexp: `b` of shape {bb.shape} does not broadcast to {aa.shape}"
             ) from None
     if _empty(aa, axes):  # the sum of nothing is 0: log 0 = -inf, sign 0
-        shape = tuple(
-            1 if i in axes else d for i, d in enumerate(aa.shape) if keepdims or i not in axes
-        )
+        shape = _reduced_shape(aa.shape, axes, keepdims)
         y = jnp.full(shape, -jnp.inf, aa.dtype)
         return (y, jnp.zeros(shape, aa.dtype)) if return_sign else y
     return call_jit(_logsumexp_impl, (aa, bb, mask), (axes, bool(keepdims), bool(return_sign)))
@@ -587,10 +592,7 @@ def logmeanexp(
     axes = normalize_axes("logmeanexp", axis, xa.ndim)
     mask = as_mask("logmeanexp", where, xa.shape)
     if _empty(xa, axes):  # the mean of nothing
-        shape = tuple(
-            1 if i in axes else d for i, d in enumerate(xa.shape) if keepdims or i not in axes
-        )
-        return jnp.full(shape, jnp.nan, xa.dtype)
+        return jnp.full(_reduced_shape(xa.shape, axes, keepdims), jnp.nan, xa.dtype)
     return call_jit(_logmeanexp_impl, (xa, mask), (axes, bool(keepdims)))
 
 
