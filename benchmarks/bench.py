@@ -1,7 +1,7 @@
 """Steady-state speed, compiled memory and compile cost of every jaxact activation against
 jax.nn, measured as a training or inference loop sees them.
 
-    python benchmarks/bench.py --quick            # about 4 minutes on 2 cores
+    python benchmarks/bench.py --quick            # 2^20 elements, (512, 2048) rows
     python benchmarks/bench.py                    # 2^24 elements, (8192, 2048) rows
     python benchmarks/bench.py --only gelu,silu --dtype float32 --json out.json
 

@@ -11,7 +11,6 @@ beside its definition (``jaxact._src.facts``) and read from there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -54,8 +53,6 @@ from jaxact._src.truths import (
     _tanh_shrink_truth,
     _xielu_truth,
 )
-
-Fn = Callable[..., Any]
 
 # gelu's oracles (value and derivative truths, mpmath, float32 bounds) by `approximate`;
 # geglu's slice [1, b] is gelu(b), so its entries share them.
