@@ -32,11 +32,13 @@ def test_quickstart():
     assert "relu: reverse mode keeps 1 bytes/element (jax.nn: 5)" in out
 
 
-def test_custom_activation_catches_the_wrong_derivative():
+def test_custom_activation_catches_the_wrong_derivative_and_the_flush():
     out = run_example("custom_activation.py")
     assert "check_activation(softsign_glu): PASS" in out
     assert "check_activation(broken): FAIL" in out
-    assert "the wrong derivative was caught: ['grad'" in out
+    assert "check_activation(tanh_flush): FAIL" in out
+    assert "the wrong derivative was caught by: ['grad', 'finite differences'" in out
+    assert "the float32 flush was caught by: [" in out and "'float32 d/dx'" in out
 
 
 def test_flax_mlp_trains_and_matches_jax_nn():

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["UlpStats", "all_finite", "f32_samples", "measure", "ulp_error"]
+__all__ = ["UlpStats", "all_finite", "f32_samples", "measure", "native", "ulp_error"]
 
 
 def ulp_error(actual: Any, reference: Any, dtype: Any) -> np.ndarray:
@@ -46,6 +46,9 @@ class UlpStats:
     bad: int
     worst_input: float
     unit: str = "ulp"
+    # The output and the truth at ``worst_input`` (at the first failure when ``bad``).
+    got: float = float("nan")
+    want: float = float("nan")
 
     def ok(self, bound: float) -> bool:
         return self.max_ulp <= bound and self.bad == 0
@@ -61,9 +64,11 @@ def _stats(
         # Absolute error in units of eps (for JVPs whose formula cancels by design).
         with np.errstate(invalid="ignore"):
             err = np.where(np.isfinite(r), np.abs(a - r) / float(fi.eps), np.nan)
-        bad = int(np.sum(np.isfinite(r) & ~np.isfinite(a)))
-        i = int(np.nanargmax(err))
-        return UlpStats(float(err[i]), bad, float(x[i]), unit="eps")
+        bad_at = np.isfinite(r) & ~np.isfinite(a)
+        i = int(np.argmax(bad_at)) if bad_at.any() else int(np.nanargmax(err))
+        return UlpStats(
+            float(np.nanmax(err)), int(bad_at.sum()), float(x[i]), "eps", float(a[i]), float(r[i])
+        )
     err = ulp_error(a, r, dtype)
     tiny, big = float(fi.smallest_normal), float(fi.max)
     with np.errstate(invalid="ignore"):
@@ -74,11 +79,13 @@ def _stats(
         bad_over = over & ~((np.sign(a) == np.sign(r)) & (np.abs(a) >= big))
         special = ~np.isfinite(r)
         bad_special = special & ~((a == r) | (np.isnan(a) & np.isnan(r)))
-    bad = int(np.sum(bad_sub | bad_over | bad_special))
-    if np.all(np.isnan(err)):
+    bad_at = bad_sub | bad_over | bad_special
+    bad = int(bad_at.sum())
+    if np.all(np.isnan(err)) and not bad:
         return UlpStats(0.0, bad, float("nan"))
-    i = int(np.nanargmax(err))
-    return UlpStats(float(err[i]), bad, float(x[i]))
+    top = 0.0 if np.all(np.isnan(err)) else float(np.nanmax(err))
+    i = int(np.argmax(bad_at)) if bad else int(np.nanargmax(err))
+    return UlpStats(top, bad, float(x[i]), "ulp", float(a[i]), float(r[i]))
 
 
 def all_finite(dtype: Any) -> np.ndarray:
@@ -119,6 +126,20 @@ def f32_samples(n: int = 100_000, seed: int = 0) -> np.ndarray:
     return np.concatenate([bits, mags, -mags, special]).astype(np.float32)
 
 
+def native(
+    fn: Callable[[jax.Array], jax.Array], x: np.ndarray, derivative: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``jit(fn)(x)`` and ``jit(grad(sum o fn))(x)`` computed in the dtype of ``x``, returned
+    as float32 arrays (float64 for float64 inputs)."""
+    xj = jnp.asarray(x)
+    out = jnp.float32 if x.dtype.itemsize < 8 else x.dtype
+    value = np.asarray(jax.jit(fn)(xj).astype(out))
+    if not derivative:
+        return value, None
+    grad = jax.jit(jax.grad(lambda v: jnp.sum(fn(v))))(xj)
+    return value, np.asarray(grad.astype(out))
+
+
 def measure(
     fn: Callable[[jax.Array], jax.Array],
     truth_value: Callable[[jax.Array], jax.Array],
@@ -126,18 +147,15 @@ def measure(
     x: np.ndarray,
     derivative_abs: bool = False,
     value_abs: bool = False,
+    *,
+    computed: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> tuple[UlpStats, UlpStats | None]:
     """Ulp statistics of ``fn`` and of its reverse-mode derivative ``jax.grad`` at every
     entry of ``x`` (one dtype), against float64 truths (run under ``jax_enable_x64``).
     With ``derivative_abs`` (``value_abs``) the derivative (value) error is absolute, in
-    units of eps."""
+    units of eps. ``computed``: the outputs of :func:`native` at ``x``, if already known."""
     dtype = x.dtype
-    xj = jnp.asarray(x)
-    value = np.asarray(jax.jit(fn)(xj).astype(jnp.float32 if dtype.itemsize < 8 else dtype))
-    grad = None
-    if truth_derivative is not None:
-        g = jax.jit(jax.grad(lambda v: jnp.sum(fn(v))))(xj)
-        grad = np.asarray(g.astype(jnp.float32 if dtype.itemsize < 8 else dtype))
+    value, grad = native(fn, x, truth_derivative is not None) if computed is None else computed
     x64 = x.astype(np.float64)
     # XLA on CPU treats float32 subnormal inputs as zero (DAZ); at those inputs the truth at
     # the flushed input is accepted too, whichever is closer.

@@ -37,6 +37,7 @@ from jaxact._src.truths import (
     _qg_d,
     _qg_v,
     _ref_clamped_swiglu,
+    _ref_entmax,
     _ref_entmax15,
     _ref_gated,
     _ref_gelu,
@@ -482,7 +483,7 @@ REGISTRY: tuple[Spec, ...] = (
     Spec(
         name="entmax",
         fn=jaxact.entmax,
-        reference=lambda x, alpha: _ref_entmax15(x),  # the oracle at alpha = 1.5
+        reference=_ref_entmax,
         truth=lambda x, alpha: _entmax(x)[0],
         truth_derivative=lambda x, alpha: _entmax(x)[1],
         params={"alpha": 1.5},

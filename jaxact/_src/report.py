@@ -15,7 +15,7 @@ import numpy as np
 
 from jaxact._src.accuracy import UlpStats, all_finite, f32_samples, measure
 from jaxact._src.registry import ALIASES, BY_NAME, Spec, select
-from jaxact._src.testing import check_activation
+from jaxact._src.testing import Check, check_activation, strict_json
 
 DTYPES = ("bfloat16", "float16", "float32")
 
@@ -34,22 +34,14 @@ def _fmt(v: float | None) -> str:
     return f"{v:.2f}" if v < 1e4 else f"{v:.2e}"
 
 
-def _strict(obj: Any) -> Any:
-    """``obj`` with every non-finite float written as the string "inf", "-inf" or "nan"
-    (JSON has no such numbers; Python's Infinity/NaN extension is rejected by other parsers)."""
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return "nan" if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_strict(v) for v in obj]
-    return obj
-
-
 def _stats_json(s: UlpStats | None) -> dict[str, Any] | None:
     if s is None:
         return None
     return {"max": s.max_ulp, "unit": s.unit, "bad": s.bad, "worst_input": s.worst_input}
+
+
+def _row_json(c: Check) -> dict[str, Any]:
+    return {"max": c.error, "unit": c.unit, "bad": c.bad, "worst_input": c.worst_input}
 
 
 def _jax_nn_stats(spec: Spec, x: np.ndarray) -> tuple[UlpStats | None, UlpStats | None]:
@@ -73,43 +65,35 @@ def _jax_nn_stats(spec: Spec, x: np.ndarray) -> tuple[UlpStats | None, UlpStats 
 
 
 def verify(spec: Spec, dtypes: Sequence[str]) -> dict[str, Any]:
-    """All checks for one activation, as a JSON-able dict with an ``ok`` verdict."""
-    report = check_activation(
-        spec.bound,
-        spec.bound_reference,
-        derivative=spec.derivative,
-        domain=spec.domain,
-        kinks=spec.kinks,
-        kinks2=[x for x, _ in spec.kinks2],
-        kind=spec.kind,
-        name=spec.name,
-        raise_on_failure=False,
-    )
+    """All checks for one activation (``check_activation`` with the registry's truths and
+    bounds), as a JSON-able dict with an ``ok`` verdict and jax.nn's figures beside ours."""
+    report = check_activation(**spec.verifier_kwargs(tuple(dtypes)), raise_on_failure=False)
     rows = []
-    ok = report.ok
+    scans = {f"{d} value" for d in dtypes} | {f"{d} d/dx" for d in dtypes}
     for dtype in dtypes:
-        x = _inputs(dtype)
-        v, d = spec.measure(x)
-        row_ok = spec.accurate(dtype, v, d)
-        ok = ok and row_ok
-        nv, nd = _jax_nn_stats(spec, x)
+        v, d = report[f"{dtype} value"], report[f"{dtype} d/dx"]
+        nv, nd = _jax_nn_stats(spec, _inputs(dtype))
         rows.append(
             {
                 "dtype": dtype,
-                "inputs": int(x.size),
+                "inputs": int(_inputs(dtype).size),
                 "bounds": list(spec.bounds(dtype)),
-                "value": _stats_json(v),
-                "derivative": _stats_json(d),
+                "value": _row_json(v),
+                "derivative": _row_json(d),
                 "jax_nn_value": _stats_json(nv),
                 "jax_nn_derivative": _stats_json(nd),
-                "ok": row_ok,
+                "ok": v.ok and d.ok,
             }
         )
     return {
         "name": spec.name,
-        "ok": ok,
+        "ok": report.ok,
         "accuracy": rows,
-        "checks": [{"check": c, "ok": k, "detail": d} for c, k, d in report.rows],
+        "checks": [
+            {"check": c.check, "ok": c.ok, "detail": c.detail}
+            for c in report.rows
+            if c.check not in scans
+        ],
     }
 
 
@@ -147,7 +131,10 @@ def _print_table(results: list[dict[str, Any]], out: TextIO) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m jaxact",
-        epilog="python -m jaxact plot --out DIR draws every activation (needs matplotlib).",
+        epilog=(
+            "python -m jaxact plot --out DIR draws every activation (needs matplotlib); "
+            "python -m jaxact verify MODULE:FN MODULE:REF checks your own."
+        ),
         description=(
             "Verify every jaxact activation on every local backend: max ulp error of the value "
             "and the derivative against a float64 truth (every finite bfloat16/float16 input, "
@@ -197,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [r["name"] for r in results if not r["ok"]]
     if args.json:
         json.dump(
-            _strict({"jax": jax.__version__, "backends": platforms, "results": results}),
+            strict_json({"jax": jax.__version__, "backends": platforms, "results": results}),
             sys.stdout,
             indent=1,
             allow_nan=False,

@@ -44,8 +44,9 @@ def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
     """Rows with +inf logits: all mass on them; rows with no support: zeros; NaN rows: NaN."""
     is_inf = z == jnp.inf
     n_inf = jnp.sum(is_inf, axis=-1, keepdims=True).astype(z.dtype)
-    p = jnp.where(mx == jnp.inf, is_inf.astype(z.dtype) / jnp.maximum(n_inf, 1), p)
     p = jnp.where(support_size == 0, 0, p)
+    # after the empty-support zeros: an inf - inf threshold leaves no support in such rows
+    p = jnp.where(mx == jnp.inf, is_inf.astype(z.dtype) / jnp.maximum(n_inf, 1), p)
     has_nan = jnp.isnan(jnp.sum(z, axis=-1, keepdims=True)) & ~(mx == jnp.inf)
     return jnp.where(has_nan, jnp.nan, p)
 
@@ -254,9 +255,12 @@ def _entmax(x: Array, alpha: Array) -> Array:
     """alpha-entmax along the last axis; alpha broadcasts with size 1 there."""
     cd = compute_dtype(x.dtype)
     xc, ac = x.astype(cd), alpha.astype(cd)
-    z = xc * (ac - 1)
-    mx = jnp.max(z, axis=-1, keepdims=True)
-    zs = z - jnp.where(jnp.isfinite(mx), mx, 0)  # <= 0 in finite rows
+    mx = jnp.max(xc, axis=-1, keepdims=True)
+    z = xc - jnp.where(jnp.isfinite(mx), mx, 0)
+    # Shift, then scale: the maximum is exactly 0. (Scaling first lets XLA contract
+    # x * (alpha - 1) - max into one FMA, which leaves the product's rounding error at the
+    # maximum, up to ulp(max): large logits then had no support in the bracket [-1, 0].)
+    zs = z * (ac - 1)  # <= 0 in finite rows
     beta = 1 / (ac - 1)
 
     def mass(tau: Array) -> Array:

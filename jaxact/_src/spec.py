@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 import jaxact
 from jaxact._src.accuracy import UlpStats, measure
 from jaxact._src.facts import Facts, facts_of
+from jaxact._src.testing import DTYPES, slice_of
 
 Fn = Callable[..., Any]
 
@@ -129,6 +129,28 @@ class Spec:
         assert d is not None
         return v, d
 
+    def verifier_kwargs(self, dtypes: tuple[str, ...] = DTYPES) -> dict[str, Any]:
+        """The arguments of ``check_activation`` for this entry: its function, reference,
+        test parameters, declared kinks, float64 truths and accuracy bounds."""
+        public = self.public_name if self.kind == "elementwise" else None
+        return dict(
+            fn=self.fn,
+            reference=self.reference,
+            params=self.params,
+            derivative=None if public is None else getattr(jaxact.derivatives, public),
+            domain=self.domain,
+            kinks=self.kinks,
+            kinks2=[x for x, _ in self.kinks2],
+            kind=self.kind,
+            name=self.name,
+            dtypes=dtypes,
+            truth=self.bound_truth,
+            truth_derivative=self.bound_truth_derivative,
+            bounds={d: self.bounds(d) for d in dtypes},
+            value_abs=self.value_abs,
+            derivative_abs=self.derivative_abs,
+        )
+
     def accurate(self, dtype_name: str, v: UlpStats, d: UlpStats) -> bool:
         vb, db = self.bounds(dtype_name)
         return v.ok(vb) and d.ok(db)
@@ -166,13 +188,13 @@ class Spec:
     @property
     def scalar_fn(self) -> Fn:
         """A function of an array of scalars for the ulp harness."""
-        return _slice(self.bound, self.kind)
+        return slice_of(self.bound, self.kind)
 
     @property
     def jax_nn_scalar_fn(self) -> Fn | None:
         """jax.nn's counterpart as a function of scalars (sliced like ``scalar_fn``)."""
         fn = self.bound_jax_nn
-        return None if fn is None else _slice(fn, self.kind)
+        return None if fn is None else slice_of(fn, self.kind)
 
     @property
     def public_name(self) -> str:
@@ -184,14 +206,3 @@ class Spec:
         if self.kind != "elementwise":
             return None
         return self._bind(getattr(jaxact.derivatives, self.public_name))
-
-
-def _slice(fn: Fn, kind: str) -> Fn:
-    """A function of one variable: the function itself, or fn on the row [x, 0] ([x, x])."""
-    if kind == "elementwise":
-        return fn
-    if kind == "gated":
-        return lambda x: fn(jnp.stack([jnp.ones_like(x), x], axis=-1))[..., 0]
-    if kind == "reduction":
-        return lambda x: fn(jnp.stack([x, jnp.zeros_like(x)], axis=-1))
-    return lambda x: fn(jnp.stack([x, jnp.zeros_like(x)], axis=-1))[..., 0]

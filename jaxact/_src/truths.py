@@ -37,7 +37,9 @@ def _pw(x: Array, lo: float, hi: float, below: Any, mid: Any, above: Any) -> Arr
 _TAIL_NOTE = (
     "float32 left tail: the exponent's argument is rounded to float32 before exp, and a "
     "relative error of 2^-24 in z becomes |z| ulps in e^z (|z| up to ~87); bfloat16 and "
-    "float16 are within 1 ulp everywhere"
+    "float16 are within 1 ulp everywhere. Measured and left out: z as an exact float32 pair "
+    "(bit-masked Dekker products) brings gelu to 2.9 / 5.2 and quick_gelu to 2.8 / 4.0 ulps "
+    "but costs 20-100% of the time and splits the fused loop"
 )
 _K_GELU = float(np.sqrt(2 / np.pi))
 _INV_SQRT2 = float(1 / np.sqrt(2))
@@ -96,8 +98,8 @@ def _tanh_shrink_truth(x: Array) -> Array:
 
 
 def _squareplus_truth(x: Array) -> tuple[Array, Array]:
-    r = jnp.sqrt(x * x + 4)
-    v = jnp.where(x >= 0, (x + r) / 2, 2 / (r - x))
+    r = jnp.hypot(x, 2.0)  # sqrt(x^2 + 4) without overflow at the float64 extremes
+    v = jnp.where(x >= 0, x / 2 + r / 2, 2 / (r - x))
     d = jnp.where(x >= 0, _lim(x, (1 + x / r) / 2, 1.0, 0.0), 2 / (r * (r - x)))
     return v, d
 
@@ -193,6 +195,32 @@ def _ref_entmax15(x: Array) -> Array:
     var = jnp.sum(jnp.where(support, (z - mu) ** 2, 0), -1, keepdims=True)
     tau = mu - jnp.sqrt((1 - var) / n)
     return jnp.where(support, (z - tau) ** 2, 0)
+
+
+def _ref_entmax(x: Array, alpha: Any = 1.5) -> Array:
+    """alpha-entmax from its definition: tau by bisection (no gradient), then Newton steps on
+    sum(p) = 1 whose autodiff is the implicit derivative in x and in alpha (at the
+    bisection's tau a step is zero, and its derivative is -d(sum p)/d(.) / d(sum p)/dtau;
+    three steps make derivatives up to order 7 those of the implicit function)."""
+    am1 = jnp.asarray(alpha, x.dtype) - 1
+    z = (x - jnp.max(x, axis=-1, keepdims=True)) * am1  # max 0: tau in [-1, 0]
+
+    def mass(tau: Array) -> Array:
+        return jnp.sum(jnp.maximum(z - tau, 0) ** (1 / am1), axis=-1, keepdims=True)
+
+    def halve(_: int, b: tuple[Array, Array]) -> tuple[Array, Array]:
+        mid = (b[0] + b[1]) / 2
+        over = mass(mid) >= 1
+        return jnp.where(over, mid, b[0]), jnp.where(over, b[1], mid)
+
+    lo = jnp.full((*z.shape[:-1], 1), -1.0, z.dtype)
+    tau = jax.lax.stop_gradient(jax.lax.fori_loop(0, 100, halve, (lo, jnp.zeros_like(lo)))[0])
+    on = z > tau
+    for _ in range(3):  # k Newton steps from the fixed point: derivatives to order 2^k - 1
+        gap = jnp.where(on, z - tau, 1)
+        dmass = -jnp.sum(jnp.where(on, gap ** (1 / am1 - 1), 0), -1, keepdims=True) / am1
+        tau = tau - (mass(tau) - 1) / dmass
+    return jnp.where(on, jnp.where(on, z - tau, 1) ** (1 / am1), 0)
 
 
 def _ref_glu(x: Array) -> Array:
