@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+import jaxact
 from jaxact._src.registry import REGISTRY, Spec
 
 # The loop counts below are what XLA in this jax version compiles (CPU backend); another
@@ -50,3 +51,29 @@ def test_forward_and_backward_are_one_pass_each(spec: Spec, dtype):
         assert ours <= 2
     else:  # (relu in bfloat16 and hard_sigmoid in float32 take 3, as jax.nn's do)
         assert ours <= max(2, loop_passes(jax.value_and_grad(_sum_of(spec.bound_jax_nn)), x))
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="buffer assignment is per backend")
+@pytest.mark.parametrize(
+    "name, axis",
+    [(n, -1) for n in ("logsumexp", "logmeanexp", "log_softmax", "softmax", "softmin")]
+    + [("logsumexp", None), ("logmeanexp", None)],
+)
+def test_normalizers_temp_memory_is_bounded(name, axis):
+    """A 64 MiB float32 input: the forward and value_and_grad need at most 1 MiB of
+    temporaries beyond jax.nn's (the exact statistics of confident rows run in 256 KiB
+    chunks; they were 130 MiB for logsumexp's forward)."""
+    x = jax.ShapeDtypeStruct((4096, 4096), jnp.float32)
+    f = getattr(jaxact, name)
+    ref = getattr(jax.nn, name, None) or (lambda v, axis: jax.nn.softmax(-v, axis=axis))
+
+    def temp(fn):
+        return fn.lower(x).compile().memory_analysis().temp_size_in_bytes
+
+    mib = 1 << 20
+    ours = temp(jax.jit(lambda v: f(v, axis=axis)))
+    theirs = temp(jax.jit(lambda v: ref(v, axis=axis)))
+    assert ours <= theirs + mib
+    vg = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(f(v, axis=axis))))
+    vg_ref = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(ref(v, axis=axis))))
+    assert temp(jax.jit(vg)) <= temp(jax.jit(vg_ref)) + mib

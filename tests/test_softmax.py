@@ -183,3 +183,42 @@ def test_logsumexp_with_b_and_sign_matches_jax_nn():
     gb = jax.grad(lambda c: jnp.sum(jaxact.logsumexp(a, axis=1, b=c)))(jnp.abs(b))
     want_b = jax.grad(lambda c: jnp.sum(jax.nn.logsumexp(a, axis=1, b=c[None])))(jnp.abs(b))
     chex.assert_trees_all_close(gb, want_b, rtol=1e-6)
+
+
+def _ulps(got, want64):
+    got = np.asarray(got, np.float64)
+    return np.abs(got - want64) / np.spacing(np.abs(want64).astype(np.float32)).astype(np.float64)
+
+
+@pytest.mark.parametrize("fn", ["logsumexp", "log_softmax", "logmeanexp"])
+def test_two_pass_rows_and_exact_rows_agree_in_ulps(fn):
+    """Rows whose sum of e^(x - max) is >= 2 take jax.nn's two passes; a batch with a
+    confident row takes the exact separate sums for every row. Both are within 2 ulps of
+    the float64 truth, so switching paths never moves a result by more."""
+    rng = np.random.default_rng(7)
+    x = (3 * rng.standard_normal((16, 512))).astype(np.float32)
+    confident = np.full((1, 512), -60.0, np.float32)
+    confident[0, 3] = 0.5
+    x64 = x.astype(np.float64)
+    lse64 = np.log(np.sum(np.exp(x64 - x64.max(-1, keepdims=True)), -1)) + x64.max(-1)
+    want = {
+        "logsumexp": lse64,
+        "log_softmax": x64 - lse64[:, None],
+        "logmeanexp": lse64 - np.log(512),
+    }[fn]
+    f = getattr(jaxact, fn)
+    kw = {"axis": -1}
+    fast = np.asarray(f(jnp.asarray(x), **kw))
+    both = np.asarray(f(jnp.asarray(np.concatenate([x, confident])), **kw))[:16]
+    assert _ulps(fast, want).max() <= 2
+    assert _ulps(both, want).max() <= 2
+    # the confident row itself: exact where one pass would round log(1 + tiny) to 0
+    row = np.asarray(f(jnp.asarray(confident), **kw), np.float64)
+    c64 = confident.astype(np.float64)
+    tiny = 511 * np.exp(-60.5)  # the other entries' share (1 + tiny is 1 in float64)
+    want_row = {
+        "logsumexp": 0.5 + np.log1p(tiny),
+        "log_softmax": (c64 - 0.5) - np.log1p(tiny),
+        "logmeanexp": 0.5 + np.log1p(tiny) - np.log(512),
+    }[fn]
+    assert _ulps(row, np.atleast_1d(want_row)).max() <= 2

@@ -8,6 +8,7 @@ never reach the arithmetic), and the core maps ``-inf`` entries to probability 0
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -198,12 +199,59 @@ class _Rows(NamedTuple):
     rest: Array
 
 
-def _rows(xc: Array, axes: tuple[int, ...]) -> _Rows:
-    r = _Rows(jnp.max(xc, axis=axes, keepdims=True), jnp.zeros((), xc.dtype))
-    top = xc == r.m
-    rest = jnp.sum(jnp.where(top, 0, K.exp_shifted(xc, r.m)), axis=axes, keepdims=True)
+def _rows(x: Array, axes: tuple[int, ...]) -> _Rows:
+    """The row statistics (in the compute dtype) in jax.nn's two passes (max, then sum of
+    e^(x - max)) when that is exact: with s = sum e^(x - m) >= 2, rest = s - 1 and
+    log1p(rest) = log s lose nothing. Only a confident row (one maximum and s < 2, where
+    log s would lose rest's digits) or a row with +inf entries needs the separate sums of
+    :func:`_exact_rest`, and then the whole call takes them (one ``lax.cond``; under
+    ``vmap`` both are computed). ``x`` enters in its own dtype: a 16-bit input is widened
+    inside each loop, never materialized as a float32 copy (a ``cond`` operand would be)."""
+    cd = compute_dtype(x.dtype)
+    m = jnp.max(x, axis=axes, keepdims=True).astype(cd)
+    s = jnp.sum(jnp.exp(x.astype(cd) - K.finite_or_zero(m)), axis=axes, keepdims=True)
+    need = jnp.any(((s < 2) & (m > -jnp.inf)) | (m == jnp.inf))
+    rest = jax.lax.cond(need, lambda: _exact_rest(x, m, axes), lambda: s - 1)
+    return _Rows(m, rest)
+
+
+# Elements per chunk in the exact statistics (256 KiB of float32): their select and mask
+# arrays, which XLA's CPU reduction fusion materializes, stay that small.
+EXACT_CHUNK = 1 << 16
+
+
+def _exact_rest(xc: Array, m: Array, axes: tuple[int, ...]) -> Array:
+    # xc in the input's dtype: each chunk is widened to m's (the compute dtype) inside.
+    """sum of e^(x - m) over the non-maximal entries plus (#maxima - 1), summed apart, in
+    chunks: of rows when the reduced axes are the trailing ones, of the flattened array when
+    they are all of them (partial sums of chunks c add up as sum_c (rest_c + ties_c) +
+    #chunks - 1)."""
+    k = len(axes)
+    chunk = EXACT_CHUNK
+    if k == xc.ndim and xc.size > chunk and xc.size % chunk == 0:
+        n = xc.size // chunk
+        parts = jax.lax.map(
+            lambda c: _exact_rest_block(c, m.reshape(1), (0,)), xc.reshape(n, chunk)
+        )
+        return (jnp.sum(parts) + (n - 1)).reshape(m.shape)
+    if axes != tuple(range(xc.ndim - k, xc.ndim)) or k == xc.ndim:
+        return _exact_rest_block(xc, m, axes)
+    cols = math.prod(xc.shape[xc.ndim - k :])
+    rows = math.prod(xc.shape[: xc.ndim - k])
+    flat = jax.lax.map(
+        lambda xm: _exact_rest_block(xm[0], xm[1], (0,))[0],
+        (xc.reshape(rows, cols), m.reshape(rows, 1)),
+        batch_size=max(1, min(rows, chunk // max(cols, 1))),
+    )
+    return flat.reshape(m.shape)
+
+
+def _exact_rest_block(x: Array, m: Array, axes: tuple[int, ...]) -> Array:
+    xc = x.astype(m.dtype)
+    top = xc == m
+    rest = jnp.sum(jnp.where(top, 0, K.exp_shifted(xc, m)), axis=axes, keepdims=True)
     ties = jnp.sum(top, axis=axes, keepdims=True).astype(xc.dtype) - 1
-    return r._replace(rest=rest + ties)
+    return rest + ties
 
 
 @functools.partial(jax.checkpoint, static_argnums=(3,))
@@ -219,7 +267,7 @@ def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    return _log_softmax_rows(x, _rows(x.astype(compute_dtype(x.dtype)), axes))
+    return _log_softmax_rows(x, _rows(x, axes))
 
 
 def _log_softmax_rows(x: Array, r: _Rows) -> Array:
@@ -237,7 +285,7 @@ def _log_softmax_rows(x: Array, r: _Rows) -> Array:
 @_log_softmax.defjvp
 def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (x,), (t,) = primals, tangents
-    r = _rows(x.astype(compute_dtype(x.dtype)), axes)
+    r = _rows(x, axes)
     dot = _weighted_sum(x, r, t, axes)
     return _log_softmax_rows(x, r), (t.astype(dot.dtype) - dot).astype(x.dtype)
 
@@ -392,7 +440,7 @@ def _logsumexp_b_jvp(
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
-    return _logsumexp_rows(a, _rows(a.astype(compute_dtype(a.dtype)), axes))
+    return _logsumexp_rows(a, _rows(a, axes))
 
 
 def _logsumexp_rows(a: Array, r: _Rows) -> Array:
@@ -403,7 +451,7 @@ def _logsumexp_rows(a: Array, r: _Rows) -> Array:
 @_logsumexp.defjvp
 def _logsumexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (a,), (t,) = primals, tangents
-    r = _rows(a.astype(compute_dtype(a.dtype)), axes)
+    r = _rows(a, axes)
     return _logsumexp_rows(a, r), _weighted_sum(a, r, t, axes).astype(a.dtype)
 
 
@@ -520,15 +568,26 @@ def logsumexp_jvp(
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _logmeanexp(x: Array, w: Array, axes: tuple[int, ...]) -> Array:
-    """log(mean of e^x over the entries with weight w = 1), keepdims; masked x are -inf."""
+def _logmeanexp(x: Array, w: Array | None, axes: tuple[int, ...]) -> Array:
+    """log(mean of e^x over the entries with weight w = 1, all if w is None), keepdims;
+    masked x are -inf."""
     xc = x.astype(compute_dtype(x.dtype))
-    wc = w.astype(xc.dtype)
-    r = _rows(xc, axes)
-    n = jnp.sum(wc, axis=axes, keepdims=True)
-    # D = sum of e^(x - m) - 1 over the kept entries: 0 at the maximum, each term in (-1, 0],
-    # so log1p(D / n) has no cancellation where the entries are alike.
-    d = jnp.sum(wc * jnp.expm1(xc - K.finite_or_zero(r.m)), axis=axes, keepdims=True)
+    r = _rows(x, axes)
+    wc = None if w is None else w.astype(xc.dtype)
+    if wc is None:  # the count is static: no pass over the data
+        n = jnp.full_like(r.m, math.prod(xc.shape[a] for a in axes))
+    else:
+        n = jnp.sum(wc, axis=axes, keepdims=True)
+    # Where the entries are alike (mean of e^(x - m) > 1/2), D = sum of e^(x - m) - 1 over
+    # the kept entries, each term in (-1, 0], so log1p(D / n) has no cancellation (jax.nn's
+    # log sum - log n has); its own pass over the data runs only when some row needs it.
+    s = 1 + r.rest  # sum of e^(x - m)
+
+    def expm1_sum() -> Array:  # from x, not xc: a cond operand would be materialized
+        e = jnp.expm1(x.astype(r.m.dtype) - K.finite_or_zero(r.m))
+        return jnp.sum(e if wc is None else wc * e, axis=axes, keepdims=True)
+
+    d = jax.lax.cond(jnp.any(s > n / 2), expm1_sum, lambda: s - n)
     alike = d / n > -0.5
     # Where one entry dominates, m - log n + log1p(rest) keeps the exact rest (logsumexp's).
     dominant = (r.m - jnp.log(n)) + jnp.log1p(r.rest)
@@ -540,12 +599,12 @@ def _logmeanexp(x: Array, w: Array, axes: tuple[int, ...]) -> Array:
 @_logmeanexp.defjvp
 def _logmeanexp_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (x, w), (t, _) = primals, tangents
-    r = _rows(x.astype(compute_dtype(x.dtype)), axes)
+    r = _rows(x, axes)
     return _logmeanexp(x, w, axes), _weighted_sum(x, r, t, axes).astype(x.dtype)
 
 
 def _logmeanexp_impl(x: Array, mask: Array | None, axes: tuple[int, ...], keepdims: bool) -> Array:
-    w = jnp.ones_like(x) if mask is None else mask.astype(x.dtype)
+    w = None if mask is None else mask.astype(x.dtype)
     y = _logmeanexp(masked(x, mask), w, axes)
     return y if keepdims else jnp.squeeze(y, axes)
 
