@@ -11,7 +11,7 @@ Usage::
 
     python tools/readme_tables.py              # rewrite the tables in README.md
     python tools/readme_tables.py --check      # exit 1 if README.md differs (CI runs this)
-    python tools/readme_tables.py --refresh    # rerun python -m jaxact --json first (~2 min)
+    python tools/readme_tables.py --refresh    # rerun python -m jaxact --json first (~3 min)
 
 Each table sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
 """
