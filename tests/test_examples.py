@@ -110,3 +110,29 @@ def test_benchmark_quick_smoke(tmp_path):
         assert set(row["temp_mib"]["fwd_bwd"]) == {"jaxact", "jax.nn"}
         assert row["compile_fwd_bwd"]["jaxact"]["ops"] > 0
     assert "fwd+bwd vs jax.nn: median" in r.stdout
+
+
+@pytest.mark.parametrize("mlp", ["gelu", "swiglu"])
+def test_lm_step_benchmark_quick_smoke(mlp):
+    """The end-to-end transformer step: both libraries compile and run, and their losses
+    on the same parameters and tokens agree (no timing asserted)."""
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES.parent / "benchmarks" / "lm_step.py"),
+            "--quick",
+            "--mlp",
+            mlp,
+            "--rounds",
+            "1",
+            "--calls",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| jax")]
+    losses = [float(line.split("|")[-2]) for line in rows]
+    assert len(losses) == 2 and abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])
