@@ -694,59 +694,58 @@ def _transforms(report: CheckReport, fn: Fn, pts: np.ndarray, kind: str) -> None
 
     def vmap_check() -> Check:
         rows = jnp.stack([x32, x32[::-1]])
-        c1 = _compare(
-            "vmap",
-            jax.vmap(fn)(rows),
-            jnp.stack([fn(x32), fn(x32[::-1])]),
-            against="unbatched calls",
-            **tol32,
-        )
         g = _grad_fn(fn, kind)
-        c2 = _compare(
+        return _value_and_grad_check(
             "vmap",
-            jax.vmap(g)(rows),
-            jnp.stack([g(x32), g(x32[::-1])]),
-            against="unbatched gradients",
-            **tol32,
+            (jax.vmap(fn)(rows), jnp.stack([fn(x32), fn(x32[::-1])])),
+            (jax.vmap(g)(rows), jnp.stack([g(x32), g(x32[::-1])])),
+            "unbatched calls",
+            None,
+            tol32,
         )
-        worst = c1 if not c1.ok else c2
-        worst.detail = f"value: {c1.detail}; grad: {c2.detail}"
-        return worst
 
     _run(report, "vmap", vmap_check)
 
     cpu = jax.devices("cpu")[0]
     base_v = fn(jax.device_put(x32, cpu))
     base_g = _grad_fn(fn, kind)(jax.device_put(x32, cpu))
+    # Accelerators may use other exp/log kernels than the CPU: allow a few ulps.
+    loose = dict(rtol=64 * float(jnp.finfo(jnp.float32).eps), atol=1e-30)
     for platform in sorted({d.platform for d in jax.devices()}):
         dev = jax.devices(platform)[0]
 
         def backend_check(dev: Any = dev, platform: str = platform) -> Check:
             xd = jax.device_put(x32, dev)
-            v, g = fn(xd), _grad_fn(fn, kind)(xd)
-            # Accelerators may use other exp/log kernels than the CPU: allow a few ulps.
-            loose = dict(rtol=64 * float(jnp.finfo(jnp.float32).eps), atol=1e-30)
-            c1 = _compare(
+            v, g = jax.device_get(fn(xd)), jax.device_get(_grad_fn(fn, kind)(xd))
+            c = _value_and_grad_check(
                 f"backend:{platform}",
-                jax.device_get(v),
-                jax.device_get(base_v),
-                against="the CPU value",
-                x=at,
-                **loose,
+                (v, jax.device_get(base_v)),
+                (g, jax.device_get(base_g)),
+                "the CPU",
+                at,
+                loose,
             )
-            c2 = _compare(
-                f"backend:{platform}",
-                jax.device_get(g),
-                jax.device_get(base_g),
-                against="the CPU gradient",
-                x=at,
-                **loose,
-            )
-            worst = c1 if not c1.ok else c2
-            worst.detail = f"{dev}: value {c1.detail}; grad {c2.detail}"
-            return worst
+            c.detail = f"{dev}: {c.detail}"
+            return c
 
         _run(report, f"backend:{platform}", backend_check)
+
+
+def _value_and_grad_check(
+    check: str,
+    value: tuple[Any, Any],
+    grad: tuple[Any, Any],
+    against: str,
+    at: Any,
+    tol: dict[str, float],
+) -> Check:
+    """One row for two comparisons (got, want): the value's and the gradient's; the worse
+    one's figures, both details."""
+    c1 = _compare(check, *value, against=f"{against} (value)", x=at, **tol)
+    c2 = _compare(check, *grad, against=f"{against} (gradient)", x=at, **tol)
+    worst = c1 if not c1.ok else c2
+    worst.detail = f"value: {c1.detail}; grad: {c2.detail}"
+    return worst
 
 
 def _check_grads(fn: Fn, x: Array, order: int) -> Check:
