@@ -70,6 +70,26 @@ _GELU_ORACLES: dict[bool, dict[str, Any]] = {
     for approximate in (True, False)
 }
 
+# The one-variable slices of the row and gated functions are elementwise activations (glu's
+# and softmax's slice is sigmoid, log_softmax's log_sigmoid, swiglu's silu, clamped_swiglu's
+# quick_gelu below its limit): their oracles are shared, not copied.
+_SIGMOID_ORACLES: dict[str, Any] = {
+    "truth": expit,
+    "truth_derivative": lambda x: expit(x) * expit(-x),
+    "mp": lambda m, x: 1 / (1 + m.exp(-x)),
+}
+_LOG_SIGMOID_ORACLES: dict[str, Any] = {
+    "truth": lambda x: -jnp.logaddexp(0.0, -x),
+    "truth_derivative": lambda x: expit(-x),
+    "mp": lambda m, x: -m.log1p(m.exp(-x)),
+}
+_SILU_ORACLES: dict[str, Any] = {
+    "truth": _silu_v,
+    "truth_derivative": _silu_d,
+    "mp": lambda m, x: x / (1 + m.exp(-x)),
+}
+_QUICK_GELU_BOUNDS: dict[str, Any] = {"f32_bounds": (80.0, 75.0), "bound_note": _TAIL_NOTE}
+
 REGISTRY: tuple[Spec, ...] = (
     # ---------------------------------------------------------------- sigmoid family
     Spec(
@@ -77,18 +97,14 @@ REGISTRY: tuple[Spec, ...] = (
         monotone=True,
         fn=jaxact.sigmoid,
         reference=_sig_ref,
-        truth=expit,
-        truth_derivative=lambda x: expit(x) * expit(-x),
-        mp=lambda m, x: 1 / (1 + m.exp(-x)),
+        **_SIGMOID_ORACLES,
     ),
     Spec(
         name="log_sigmoid",
         monotone=True,
         fn=jaxact.log_sigmoid,
         reference=lambda x: -jnp.log(1 + jnp.exp(-x)),
-        truth=lambda x: -jnp.logaddexp(0.0, -x),
-        truth_derivative=lambda x: expit(-x),
-        mp=lambda m, x: -m.log1p(m.exp(-x)),
+        **_LOG_SIGMOID_ORACLES,
     ),
     Spec(
         name="softplus",
@@ -103,9 +119,7 @@ REGISTRY: tuple[Spec, ...] = (
         name="silu",
         fn=jaxact.silu,
         reference=lambda x: x * _sig_ref(x),
-        truth=_silu_v,
-        truth_derivative=_silu_d,
-        mp=lambda m, x: x / (1 + m.exp(-x)),
+        **_SILU_ORACLES,
     ),
     Spec(
         name="quick_gelu",
@@ -114,8 +128,7 @@ REGISTRY: tuple[Spec, ...] = (
         truth=_qg_v,
         truth_derivative=_qg_d,
         mp=lambda m, x: x / (1 + m.exp(-m.mpf("1.702") * x)),
-        f32_bounds=(80.0, 75.0),
-        bound_note=_TAIL_NOTE,
+        **_QUICK_GELU_BOUNDS,
     ),
     Spec(
         name="mish",
@@ -379,17 +392,13 @@ REGISTRY: tuple[Spec, ...] = (
         name="glu",
         fn=jaxact.glu,
         reference=_ref_glu,
-        truth=expit,
-        truth_derivative=lambda x: expit(x) * expit(-x),
-        mp=lambda m, x: 1 / (1 + m.exp(-x)),
+        **_SIGMOID_ORACLES,
     ),
     Spec(
         name="swiglu",
         fn=jaxact.swiglu,
         reference=_ref_gated(lambda b: b / (1 + jnp.exp(-b))),
-        truth=_silu_v,
-        truth_derivative=_silu_d,
-        mp=lambda m, x: x / (1 + m.exp(-x)),
+        **_SILU_ORACLES,
     ),
     Spec(
         name="geglu",
@@ -419,27 +428,22 @@ REGISTRY: tuple[Spec, ...] = (
         truth=lambda x: _clamped_swiglu_slice(x)[0],
         truth_derivative=lambda x: _clamped_swiglu_slice(x)[1],
         slice_kinks=(7.0,),
-        f32_bounds=(80.0, 75.0),
-        bound_note=_TAIL_NOTE,
+        **_QUICK_GELU_BOUNDS,
         mp=lambda m, x: 2 * min(x, 7) / (1 + m.exp(-m.mpf("1.702") * min(x, 7))),
     ),
     Spec(
         name="softmax",
         fn=jaxact.softmax,
         reference=_ref_softmax,
-        truth=expit,
-        truth_derivative=lambda x: expit(x) * expit(-x),
+        **_SIGMOID_ORACLES,
         derivative_abs=True,
-        mp=lambda m, x: 1 / (1 + m.exp(-x)),
     ),
     Spec(
         name="log_softmax",
         fn=jaxact.log_softmax,
         reference=lambda x: x - jnp.log(jnp.sum(jnp.exp(x), axis=-1, keepdims=True)),
-        truth=lambda x: -jnp.logaddexp(0.0, -x),
-        truth_derivative=lambda x: expit(-x),
+        **_LOG_SIGMOID_ORACLES,
         derivative_abs=True,
-        mp=lambda m, x: -m.log1p(m.exp(-x)),
     ),
     Spec(
         name="softmin",

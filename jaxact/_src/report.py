@@ -10,20 +10,11 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxact._src.accuracy import UlpStats, all_finite, f32_samples, measure
+from jaxact._src.accuracy import UlpStats, measure
 from jaxact._src.registry import ALIASES, BY_NAME, Spec, select
-from jaxact._src.testing import Check, check_activation, strict_json
-
-DTYPES = ("bfloat16", "float16", "float32")
-
-
-def _inputs(dtype: str) -> np.ndarray:
-    if dtype == "float32":
-        return f32_samples(100_000, seed=0)
-    return all_finite(jnp.dtype(dtype))
+from jaxact._src.testing import DTYPES, Check, check_activation, scan_inputs, strict_json
 
 
 def _fmt(v: float | None) -> str:
@@ -72,11 +63,11 @@ def verify(spec: Spec, dtypes: Sequence[str]) -> dict[str, Any]:
     scans = {f"{d} value" for d in dtypes} | {f"{d} d/dx" for d in dtypes}
     for dtype in dtypes:
         v, d = report[f"{dtype} value"], report[f"{dtype} d/dx"]
-        nv, nd = _jax_nn_stats(spec, _inputs(dtype))
+        nv, nd = _jax_nn_stats(spec, scan_inputs(dtype))
         rows.append(
             {
                 "dtype": dtype,
-                "inputs": int(_inputs(dtype).size),
+                "inputs": int(scan_inputs(dtype).size),
                 "bounds": list(spec.bounds(dtype)),
                 "value": _row_json(v),
                 "derivative": _row_json(d),

@@ -13,7 +13,6 @@ from typing import Any
 import jax
 
 import jaxact
-from jaxact._src.accuracy import UlpStats, measure
 from jaxact._src.facts import Facts, facts_of
 from jaxact._src.testing import DTYPES, slice_of
 
@@ -29,7 +28,8 @@ ABS_EPS = 4.0  # absolute error in eps, for the JVPs (and sparse maps) that canc
 class Spec:
     """The oracles for one activation (or one setting of its static parameters).
 
-    For the non-elementwise kinds the ulp harness uses a one-variable slice (``scalar_fn``):
+    For the non-elementwise kinds the verifier's precision rows (``testing.slice_of``) and the
+    plots use a one-variable slice (``scalar_fn``):
     the function of ``x`` in the row ``[x, 0]`` (``[1, x]`` for gated: the gate), whose
     truths are given. ``truth``, ``truth_derivative`` and ``mp`` take ``params`` as keyword
     arguments (``mp`` gets the mpmath module and an mpf first).
@@ -116,19 +116,6 @@ class Spec:
             ABS_EPS if self.derivative_abs else base[1],
         )
 
-    def measure(self, x: Any) -> tuple[UlpStats, UlpStats]:
-        """Value and derivative error statistics at the inputs ``x`` (one dtype)."""
-        v, d = measure(
-            self.scalar_fn,
-            self.bound_truth,
-            self.bound_truth_derivative,
-            x,
-            self.derivative_abs,
-            self.value_abs,
-        )
-        assert d is not None
-        return v, d
-
     def verifier_kwargs(self, dtypes: tuple[str, ...] = DTYPES) -> dict[str, Any]:
         """The arguments of ``check_activation`` for this entry: its function, reference,
         test parameters, declared kinks, float64 truths and accuracy bounds."""
@@ -150,10 +137,6 @@ class Spec:
             value_abs=self.value_abs,
             derivative_abs=self.derivative_abs,
         )
-
-    def accurate(self, dtype_name: str, v: UlpStats, d: UlpStats) -> bool:
-        vb, db = self.bounds(dtype_name)
-        return v.ok(vb) and d.ok(db)
 
     def _bind(self, fn: Fn) -> Fn:
         return functools.partial(fn, **self.params) if self.params else fn

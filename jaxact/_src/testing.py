@@ -309,7 +309,9 @@ def _fd_compare(
 
 
 # ------------------------------------------------------------------------------ precision
-def _inputs(dtype: str, f32_count: int) -> np.ndarray:
+def scan_inputs(dtype: str, f32_count: int = 100_000) -> np.ndarray:
+    """The inputs of a precision scan: every finite value of a 16-bit dtype, or
+    ``f32_count`` float32 values over the finite range (seed 0)."""
     if dtype == "float32":
         return f32_samples(f32_count, seed=0)
     return all_finite(jnp.dtype(dtype))
@@ -646,7 +648,7 @@ def _precision(
             raise ValueError(f"check_activation: dtypes must be among {DTYPES}, got {dtype!r}")
         b = bounds.get(dtype, DEFAULT_BOUNDS[dtype])
         vb, db = (float(b), float(b)) if isinstance(b, int | float) else (float(b[0]), float(b[1]))
-        x = _inputs(dtype, f32_count)
+        x = scan_inputs(dtype, f32_count)
 
         def scan(
             x: np.ndarray = x, dtype: str = dtype, vb: float = vb, db: float = db

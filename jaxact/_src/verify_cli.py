@@ -35,7 +35,8 @@ def load(spec: str) -> Callable[..., Any]:
             sys.modules[path.stem] = module
             loader.loader.exec_module(module)
         else:
-            sys.path.insert(0, ".")
+            if "." not in sys.path:  # modules of the current directory, as python -m finds them
+                sys.path.insert(0, ".")
             module = importlib.import_module(module_name)
     except UsageError:
         raise
