@@ -77,3 +77,36 @@ def test_normalizers_temp_memory_is_bounded(name, axis):
     vg = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(f(v, axis=axis))))
     vg_ref = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(ref(v, axis=axis))))
     assert temp(jax.jit(vg)) <= temp(jax.jit(vg_ref)) + mib
+
+
+WITH_TWIN = [s for s in ELEMENTWISE if s.bound_jax_nn is not None]
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="buffer assignment is per backend")
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
+@pytest.mark.parametrize("spec", WITH_TWIN, ids=[s.name for s in WITH_TWIN])
+def test_elementwise_temp_memory_at_most_jax_nn(spec: Spec, dtype):
+    """Compiled temporaries of the forward and of value_and_grad(sum o f), 16 MiB of input:
+    never more than jax.nn's (+ 64 KiB). The value of the sigmoid family is select-free with
+    its constants hidden behind optimization barriers, so XLA's CPU reduction kernel fuses
+    it into the sum; before, it materialized an input-sized select or broadcast of ones
+    (64 MiB for 2^24 elements, where jax.nn needs none)."""
+    x = jax.ShapeDtypeStruct((1 << 22,), dtype)
+
+    def temp(fn):
+        return jax.jit(fn).lower(x).compile().memory_analysis().temp_size_in_bytes
+
+    slack = 1 << 16
+    assert temp(spec.bound) <= temp(spec.bound_jax_nn) + slack
+    vg = jax.value_and_grad(_sum_of(spec.bound))
+    assert temp(vg) <= temp(jax.value_and_grad(_sum_of(spec.bound_jax_nn))) + slack
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="buffer assignment is per backend")
+@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid", "softplus", "silu", "gelu"])
+def test_sigmoid_family_value_and_grad_needs_no_temporaries(name):
+    """value_and_grad(sum o f) in float32: no input-sized temporary at all (the value is
+    fused into the sum, the derivative recomputed from x into the gradient's buffer)."""
+    x = jax.ShapeDtypeStruct((1 << 22,), jnp.float32)
+    vg = jax.jit(jax.value_and_grad(_sum_of(getattr(jaxact, name))))
+    assert vg.lower(x).compile().memory_analysis().temp_size_in_bytes < 1 << 16

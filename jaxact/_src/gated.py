@@ -45,7 +45,7 @@ def _split_apply(x: Array, inner: Any, axis: int, static: tuple[Any, ...]) -> Ar
 
 
 def _swiglu_derivative(a: Array, b: Array) -> tuple[Array, Array]:
-    return K.x_sig(b, b), K.xmul(a, K.swish_dx(b, 1.0))
+    return K.x_sig_branch(b, b), K.xmul(a, K.swish_dx(b, 1.0))
 
 
 @activation(derivative=_swiglu_derivative, kind="pair", reference="Shazeer 2020, GLU Variants")
@@ -74,7 +74,7 @@ def swiglu_pair(value: ArrayLike, gate: ArrayLike) -> Array:
       Array([0.       , 1.4621172], dtype=float32)
     """
     a, b = jnp.asarray(value), jnp.asarray(gate)
-    return K.x_sig(a * b, b)
+    return K.x_sig_branch(a * b, b)
 
 
 @declare(Facts("swiglu", kind="gated", reference="Shazeer 2020, GLU Variants"))
@@ -108,7 +108,7 @@ def swiglu(x: ArrayLike, axis: int = -1) -> Array:
 
 
 def _geglu_derivative(a: Array, b: Array, approximate: bool = True) -> tuple[Array, Array]:
-    return gelu_value(b, approximate), K.xmul(a, gelu_derivative(b, approximate))
+    return gelu_value(b, approximate, fusible=False), K.xmul(a, gelu_derivative(b, approximate))
 
 
 @activation(
@@ -140,7 +140,7 @@ def geglu_pair(value: ArrayLike, gate: ArrayLike, approximate: bool = True) -> A
       >>> jaxact.geglu_pair(jnp.array([2.0, 2.0]), jnp.array([0.0, 1.0]))
       Array([0.      , 1.682384], dtype=float32)
     """
-    return jnp.asarray(value) * gelu_value(jnp.asarray(gate), approximate)
+    return jnp.asarray(value) * gelu_value(jnp.asarray(gate), approximate, fusible=False)
 
 
 @declare(Facts("geglu", kind="gated", reference="Shazeer 2020, GLU Variants"))
@@ -238,7 +238,7 @@ def _clamped_swiglu_derivative(
     # torch.clamp's convention (GPT-OSS's reference code): the gradient passes at the bounds.
     g = jnp.minimum(b, limit)
     a_in = (a >= -limit) & (a <= limit)
-    d_a = jnp.where(a_in, K.x_sig(g, alpha * g), 0)
+    d_a = jnp.where(a_in, K.x_sig_branch(g, alpha * g), 0)
     factor = jnp.clip(a, -limit, limit) + 1  # applied inside: its product may be normal
     dg = K.swish_dx(g, alpha, factor)  # where swish_dx alone is flushed to zero
     if alpha == QUICK_GELU_ALPHA:  # the zero of the derivative, as for quick_gelu
@@ -284,7 +284,7 @@ def clamped_swiglu_pair(
     a, b = jnp.asarray(value), jnp.asarray(gate)
     g = jnp.minimum(b, limit)
     # the product before the sigmoid: g sigma(alpha g) alone is subnormal (flushed) for tiny g
-    return K.x_sig((jnp.clip(a, -limit, limit) + 1) * g, alpha * g)
+    return K.x_sig_branch((jnp.clip(a, -limit, limit) + 1) * g, alpha * g)
 
 
 @declare(Facts("clamped_swiglu", kind="gated", reference="OpenAI 2025, gpt-oss"))

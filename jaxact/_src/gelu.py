@@ -39,10 +39,18 @@ def gelu_derivative(x: Array, approximate: bool = True) -> Array:
     return K.near_root(x, C.ROOT_GELU_ERF, direct)
 
 
-def gelu_value(x: Array, approximate: bool = True) -> Array:
-    """gelu(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate."""
+def gelu_value(x: Array, approximate: bool = True, *, fusible: bool = True) -> Array:
+    """gelu(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate.
+
+    ``fusible``: the tanh form by :func:`~jaxact._src.kernels.x_sig` (select-free, opaque
+    constants: fuses into a following sum); else by ``x_sig_branch`` (geglu: its halves are
+    slices, which XLA's reduction kernel does not take, and there the branch form keeps
+    less memory)."""
     if approximate:
-        return K.x_sig(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+        if not fusible:
+            return K.x_sig_branch(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+        k1, k2 = K.opaque(C.GELU_K1, x), K.opaque(C.GELU_K2, x)
+        return K.x_sig(x, x * (k1 + k2 * jnp.square(x)))
     phi, series, scale = K.gaussian_tail(x)
     return jnp.where(
         x < K.GAUSSIAN_TAIL, -(phi * series) * scale, K.xmul(x, 0.5 * lax.erfc(-x * C.INV_SQRT2))

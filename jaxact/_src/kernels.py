@@ -23,6 +23,8 @@ from jaxact._src import constants as C
 # Below -EXP_SHIFT the argument of e^x is shifted by +EXP_SHIFT (exactly) so that products
 # with e^x form before the final scale; 64 keeps e^(x + 64) normal down to float32's -87.
 EXP_SHIFT = 64.0
+# x_sig's scaling point: below -X_SIG_SHIFT its numerator and denominator are scaled.
+X_SIG_SHIFT = 64.0
 # |x| below which e^x - 1 - x is summed by its Taylor series: 0.7^11/11! < float32 eps and
 # 0.7^19/19! < float64 eps, so 11 / 19 terms suffice; beyond it expm1(x) - x does not cancel.
 EXPM1_SERIES_MAX = 0.7
@@ -76,6 +78,24 @@ def sig(z: Array) -> Array:
     return lax.logistic(z)
 
 
+def opaque(value: float, like: Array) -> Array:
+    """The scalar ``value`` in ``like``'s dtype, behind an optimization barrier.
+
+    For constants of an activation's *value*: XLA merges equal broadcast constants across
+    the program, and when one is shared between the value and the backward pass (or a
+    sum's cotangent of ones), XLA's CPU reduction fusion (ynn) materializes it as an
+    input-sized array to fuse the value into a following sum. A barrier-hidden scalar is
+    passed to that kernel as a scalar instead: no extra memory, same numbers."""
+    return lax.optimization_barrier(jnp.asarray(value, like.dtype))
+
+
+def sig_value(z: Array) -> Array:
+    """sigma(z) as an activation's output: :func:`sig`'s 1 / (1 + e^-z), bit for bit, with
+    the 1 :func:`opaque`."""
+    one = opaque(1.0, z)
+    return one / (one + jnp.exp(-z))
+
+
 def dsig(z: Array) -> Array:
     """sigma'(z) = q (1 - q) with q = sigma(-|z|) <= 1/2: 1 - q is exact to half an ulp, so
     both tails keep full relative precision (<= 2 ulps in float32)."""
@@ -100,13 +120,32 @@ class Sig:
 
 
 def x_sig(x: Array, z: Array) -> Array:
-    """x sigma(z) with sigma(z) = 1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's
-    e^-|z| scaled (see :func:`exps`) so x sigma(z) stays normal where sigma(z) would not."""
+    """x sigma(z) for z of the sign of x (z = beta x with beta >= 0, or gelu's argument).
+
+    Evaluated as x u / (u + e^(c - z)) with c = min(z, -X_SIG_SHIFT) + X_SIG_SHIFT <= 0,
+    u = e^c and c - z = min(X_SIG_SHIFT, -z): for z >= -X_SIG_SHIFT that is x / (1 + e^-z)
+    (u = 1); below, numerator and denominator are scaled by e^c (c = z + X_SIG_SHIFT
+    exactly), so e^-z never overflows and x sigma(z) stays normal where sigma(z) alone would
+    not. The identity holds for any c, so autodiff through it sees x sigma(z). x = -inf
+    (z = -inf) is first raised to the lowest finite number: its value is (-)0, the limit.
+
+    Compare- and select-free (min, max, exp, mul, div), constants :func:`opaque`: XLA's CPU
+    reduction kernel (ynn) fuses such a value into a following sum, where a select (or a
+    shared broadcast constant) makes it materialize an input-sized array first.
+    """
+    shift = opaque(X_SIG_SHIFT, z)
+    xf = jnp.maximum(x, opaque(float(jnp.finfo(x.dtype).min), x))
+    u = jnp.exp(jnp.minimum(z, -shift) + shift)
+    return xf * u / (u + jnp.exp(jnp.minimum(shift, -z)))
+
+
+def x_sig_branch(x: Array, z: Array) -> Array:
+    """:func:`x_sig` by branches (one exp, a select), for derivatives: sigma(z) is
+    1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's e^-|z| scaled (see
+    :func:`exps`)."""
     neg = z < 0
     m, s = exps(neg_abs(z))
     one_e = 1 + m * s
-    # Ending in a select keeps the value one fused loop under XLA's CPU reduction fusion.
-    # (Each divide used once: XLA's CPU fusion splits a reused divide of a reused exp.)
     return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
 
 
@@ -154,8 +193,9 @@ def expm1(x: Array) -> Array:
 
 def softplus(z: Array) -> Array:
     """log(1 + e^z) = max(z, 0) + log1p(e^-|z|)."""
-    lp = jnp.log1p(jnp.exp(-abs_(z)))
-    return jnp.where(z > 0, z + lp, lp)
+    # Compare- and select-free (max, min, exp, log1p): XLA's CPU reduction kernel (ynn)
+    # fuses such a value into a following sum instead of materializing it.
+    return jnp.maximum(z, 0) + jnp.log1p(jnp.exp(jnp.minimum(z, -z)))
 
 
 def tanh(x: Array) -> Array:

@@ -47,7 +47,7 @@ def sigmoid(x: ArrayLike) -> Array:
       >>> jax.grad(jaxact.sigmoid)(20.0)
       Array(2.0611537e-09, dtype=float32, weak_type=True)
     """
-    return K.sig(jnp.asarray(x))
+    return K.sig_value(jnp.asarray(x))
 
 
 def _log_sigmoid_derivative(x: Array) -> Array:
@@ -121,7 +121,13 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
 
 
 def _swish_value(x: Array, beta: Array | float) -> Array:
-    return K.x_sig(x, beta * x)
+    if isinstance(beta, float):  # quick_gelu's 1.702 (see kernels.opaque)
+        return K.x_sig(x, K.opaque(beta, x) * x)
+    # x sigma(beta x) = s x' sigma(|beta| x') with x' = s x, s = sign(beta) (1 at 0): x_sig
+    # wants its two arguments of one sign. (Scalar beta: s is computed once, outside the loop.)
+    s = jnp.where(beta < 0, -1.0, 1.0).astype(x.dtype)
+    xs = s * x
+    return s * K.x_sig(xs, jnp.abs(beta) * xs)
 
 
 def _silu_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
@@ -157,7 +163,7 @@ def silu(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
 
     Examples:
       >>> jaxact.silu(jnp.array([-jnp.inf, -1.0, 0.0, 1.0]))
-      Array([ 0.        , -0.26894143,  0.        ,  0.7310586 ], dtype=float32)
+      Array([-0.        , -0.26894143,  0.        ,  0.7310586 ], dtype=float32)
     """
     return _swish_value(jnp.asarray(x), jnp.asarray(beta))
 
@@ -261,7 +267,7 @@ def _glu_derivative(a: Array, b: Array) -> tuple[Array, Array]:
 
 
 def _glu_formula(a: Array, b: Array) -> Array:
-    return K.x_sig(a, b)
+    return K.x_sig_branch(a, b)
 
 
 _glu = activation(_glu_formula, derivative=_glu_derivative, name="glu")
