@@ -65,19 +65,73 @@ def softmax_tangent(s: Array, t: Array, axes: tuple[int, ...]) -> Array:
     return s * (t - dot.astype(s.dtype))
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-def _softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    xc = x.astype(compute_dtype(x.dtype))
-    e, _ = _shifted(xc, axes)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _softmax(x: Array, axes: tuple[int, ...], negate: bool = False) -> Array:
+    """Softmax (of -x with ``negate``: softmin) in one of two programs: rows without a
+    +inf entry (all of them, in practice) by :func:`_softmax_fast`, which XLA's CPU
+    reduction kernel (ynn) runs as one fused pass like jax.nn's; a batch with a +inf entry
+    by :func:`_softmax_inf` (one ``lax.cond`` on the row maxima, taken in the input dtype;
+    under ``vmap`` both run). The negation is traced inside each loop: a negated copy of x
+    as the ``cond`` operand would be materialized."""
+
+    def v() -> Array:
+        return -x if negate else x
+
+    m = jnp.max(v(), axis=axes, keepdims=True).astype(compute_dtype(x.dtype))
+    return jax.lax.cond(
+        jnp.any(m == jnp.inf),
+        lambda: _softmax_inf(x, m, axes, negate),
+        lambda: _softmax_fast(v(), m, axes),
+    )
+
+
+def _softmax_fast(x: Array, m: Array, axes: tuple[int, ...]) -> Array:
+    """e^(x - m) / sum, select-free (XLA fuses it into one reduction kernel): an all--inf
+    row has m raised to the lowest finite number, so its e is 0 and 0 / max(0, tiny) = 0."""
+    xc = x.astype(m.dtype)
+    fi = jnp.finfo(m.dtype)
+    e = jnp.exp(xc - jnp.maximum(m, K.opaque(float(fi.min), m)))
     total = jnp.sum(e, axis=axes, keepdims=True)
-    return (e / jnp.where(total == 0, 1, total)).astype(x.dtype)
+    return (e / jnp.maximum(total, K.opaque(float(fi.tiny), total))).astype(x.dtype)
+
+
+def _softmax_inf(x: Array, m: Array, axes: tuple[int, ...], negate: bool) -> Array:
+    """Softmax (of -x with ``negate``) where some row holds +inf (its infinities share the
+    mass, the rest get 0), by row chunks (see :func:`_map_rows`) so that its select arrays
+    stay small; x is negated inside each chunk."""
+
+    def block(xb: Array, mb: Array, ax: tuple[int, ...]) -> Array:
+        e = K.exp_shifted((-xb if negate else xb).astype(mb.dtype), mb)
+        total = jnp.sum(e, axis=ax, keepdims=True)
+        return (e / jnp.where(total == 0, 1, total)).astype(xb.dtype)
+
+    return _map_rows(block, x, m, axes)
+
+
+def _map_rows(fn: Any, x: Array, m: Array, axes: tuple[int, ...]) -> Array:
+    """``fn(x, m, axes)`` (an input-shaped result from rows and their keepdims statistic m),
+    over chunks of about EXACT_CHUNK elements when the reduced axes are the trailing ones
+    (``lax.map``), else in one piece."""
+    k = len(axes)
+    if k == x.ndim or axes != tuple(range(x.ndim - k, x.ndim)):
+        return fn(x, m, axes)
+    cols = math.prod(x.shape[x.ndim - k :])
+    rows = math.prod(x.shape[: x.ndim - k])
+    out = jax.lax.map(
+        lambda xm: fn(xm[0], xm[1], (0,)),
+        (x.reshape(rows, cols), m.reshape(rows, 1)),
+        batch_size=max(1, min(rows, EXACT_CHUNK // max(cols, 1))),
+    )
+    return out.reshape(x.shape)
 
 
 @_softmax.defjvp
-def _softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
+def _softmax_jvp(
+    axes: tuple[int, ...], negate: bool, primals: Any, tangents: Any
+) -> tuple[Array, Array]:
     (x,), (t,) = primals, tangents
-    s = _softmax(x, axes)
-    return s, softmax_tangent(s, t, axes)
+    s = _softmax(x, axes, negate)
+    return s, softmax_tangent(s, -t if negate else t, axes)
 
 
 def _softmax_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
@@ -85,7 +139,8 @@ def _softmax_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Arra
 
 
 def _softmin_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
-    return _softmax(masked(-x, mask), axes)
+    # masked entries become +inf here, -inf once negated inside _softmax
+    return _softmax(x if mask is None else jnp.where(mask, x, jnp.inf), axes, True)
 
 
 @declare(Facts("softmax", kind="normalizer", jax_nn="softmax", reference="Bridle 1990"))
@@ -202,17 +257,55 @@ class _Rows(NamedTuple):
 def _rows(x: Array, axes: tuple[int, ...]) -> _Rows:
     """The row statistics (in the compute dtype) in jax.nn's two passes (max, then sum of
     e^(x - max)) when that is exact: with s = sum e^(x - m) >= 2, rest = s - 1 and
-    log1p(rest) = log s lose nothing. Only a confident row (one maximum and s < 2, where
-    log s would lose rest's digits) or a row with +inf entries needs the separate sums of
-    :func:`_exact_rest`, and then the whole call takes them (one ``lax.cond``; under
-    ``vmap`` both are computed). ``x`` enters in its own dtype: a 16-bit input is widened
-    inside each loop, never materialized as a float32 copy (a ``cond`` operand would be)."""
+    log1p(rest) = log s lose nothing. A batch with a confident row (one maximum and s < 2,
+    where log s would lose rest's digits) takes :func:`_split_rest`'s third pass, one with
+    +inf entries :func:`_exact_rest` (one ``lax.switch``; under ``vmap`` all run). ``x``
+    enters in its own dtype: a 16-bit input is widened inside each loop, never materialized
+    as a float32 copy (a ``switch`` operand would be)."""
+    m, s, path = _two_pass(x, axes)
+    return _Rows(m, jax.lax.switch(path, _rest_paths(x, m, s, axes)))
+
+
+def _two_pass(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array, Array]:
+    """(m, s, path): the row maxima (taken in x's dtype, exact), s = sum e^(x - m) in the
+    compute dtype, and which ``rest`` the batch needs: 0 for s - 1, 1 for
+    :func:`_split_rest` (a confident row), 2 for :func:`_exact_rest` (a +inf entry)."""
     cd = compute_dtype(x.dtype)
     m = jnp.max(x, axis=axes, keepdims=True).astype(cd)
     s = jnp.sum(jnp.exp(x.astype(cd) - K.finite_or_zero(m)), axis=axes, keepdims=True)
-    need = jnp.any(((s < 2) & (m > -jnp.inf)) | (m == jnp.inf))
-    rest = jax.lax.cond(need, lambda: _exact_rest(x, m, axes), lambda: s - 1)
-    return _Rows(m, rest)
+    confident = jnp.any(_confident(m, s)).astype(jnp.int32)
+    return m, s, jnp.where(jnp.any(m == jnp.inf), 2, confident)
+
+
+def _rest_paths(x: Array, m: Array, s: Array, axes: tuple[int, ...]) -> list[Any]:
+    """The three ways to ``rest`` (see :func:`_two_pass`), as ``lax.switch`` branches."""
+    return [lambda: s - 1, lambda: _split_rest(x, m, s, axes), lambda: _exact_rest(x, m, axes)]
+
+
+def _confident(m: Array, s: Array) -> Array:
+    """The rows whose ``rest`` s - 1 would lose digits: a single maximum holding almost
+    all the mass (s < 2; two maxima already make s >= 2). All--inf rows are not."""
+    return (s < 2) & (m > -jnp.inf)
+
+
+def _split_sums(x: Array, m: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """(sum of e^(x - m) over the non-maximal entries, number of maxima) for rows without
+    +inf, select-free (XLA's CPU reduction kernel fuses it): e = e^(x - m) is in [0, 1] and
+    exactly 1 at the maxima only, so floor(e) counts them and e - floor(e) keeps every
+    other term, never rounded against a 1. (An entry within a few ulps of a tiny maximum
+    may round to e = 1 and count as a maximum: an error below 1e-7 of a rest that is then
+    >= 1.) An all--inf row gives (0, 0)."""
+    xc = x.astype(m.dtype)
+    e = jnp.exp(xc - jnp.maximum(m, K.opaque(float(jnp.finfo(m.dtype).min), m)))
+    top = jnp.floor(e)
+    return jnp.sum(e - top, axis=axes, keepdims=True), jnp.sum(top, axis=axes, keepdims=True)
+
+
+def _split_rest(x: Array, m: Array, s: Array, axes: tuple[int, ...]) -> Array:
+    """``rest`` for rows without +inf: s - 1, and for the confident rows (a single maximum,
+    see :func:`_confident`) the sum over the other entries (:func:`_split_sums`)."""
+    others, _ = _split_sums(x, m, axes)
+    return jnp.where(_confident(m, s), others, s - 1)
 
 
 # Elements per chunk in the exact statistics (256 KiB of float32): their select and mask
@@ -267,7 +360,32 @@ def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    return _log_softmax_rows(x, _rows(x, axes))
+    return _log_softmax_and_rows(x, axes)[0]
+
+
+def _log_softmax_and_rows(x: Array, axes: tuple[int, ...]) -> tuple[Array, _Rows]:
+    """(log_softmax(x), its row statistics). Unless some row holds +inf (one ``lax.cond``
+    on the row maxima, taken in x's dtype), one select-free loop that XLA's CPU reduction
+    kernel runs like jax.nn's: ``rest`` = (sum over the non-maximal entries) + (number of
+    maxima - 1) from :func:`_split_sums` (exact for confident rows too, no rounding against
+    the 1s), then (x - m) - log1p(rest). An all--inf row: x - m is -inf with m raised to
+    the lowest finite number, and rest = -1 enters log1p as 0."""
+    m = jnp.max(x, axis=axes, keepdims=True).astype(compute_dtype(x.dtype))
+
+    def fast() -> tuple[Array, Array]:
+        others, ties = _split_sums(x, m, axes)
+        rest = others + (ties - 1)
+        xc = x.astype(m.dtype)
+        shifted = xc - jnp.maximum(m, K.opaque(float(jnp.finfo(m.dtype).min), m))
+        y = shifted - jnp.log1p(jnp.maximum(rest, K.opaque(0.0, rest)))
+        return y.astype(x.dtype), rest
+
+    def exact() -> tuple[Array, Array]:
+        rest = _exact_rest(x, m, axes)
+        return _log_softmax_rows(x, _Rows(m, rest)), rest
+
+    y, rest = jax.lax.cond(jnp.any(m == jnp.inf), exact, fast)
+    return y, _Rows(m, rest)
 
 
 def _log_softmax_rows(x: Array, r: _Rows) -> Array:
@@ -285,9 +403,9 @@ def _log_softmax_rows(x: Array, r: _Rows) -> Array:
 @_log_softmax.defjvp
 def _log_softmax_jvp(axes: tuple[int, ...], primals: Any, tangents: Any) -> tuple[Array, Array]:
     (x,), (t,) = primals, tangents
-    r = _rows(x, axes)
+    y, r = _log_softmax_and_rows(x, axes)
     dot = _weighted_sum(x, r, t, axes)
-    return _log_softmax_rows(x, r), (t.astype(dot.dtype) - dot).astype(x.dtype)
+    return y, (t.astype(dot.dtype) - dot).astype(x.dtype)
 
 
 def _log_softmax_masked(x: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
