@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -136,3 +137,35 @@ def test_lm_step_benchmark_quick_smoke(mlp):
     rows = [line for line in r.stdout.splitlines() if line.startswith("| jax")]
     losses = [float(line.split("|")[-2]) for line in rows]
     assert len(losses) == 2 and abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])
+
+
+def test_mlp_compile_benchmark_smoke(tmp_path):
+    """The compile-cost benchmark runs, times both libraries and counts their ops (no
+    timing asserted): the jaxact step has more ops than jax.nn's for gelu (its tails)."""
+    out = tmp_path / "c.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES.parent / "benchmarks" / "mlp_compile.py"),
+            "--only",
+            "relu,gelu",
+            "--rounds",
+            "1",
+            "--width",
+            "64",
+            "--batch",
+            "8",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {"relu", "gelu"}
+    for row in rows.values():
+        assert all(s > 0 for s in row["seconds"].values())
+    assert rows["gelu"]["ops"]["jaxact"] > rows["gelu"]["ops"]["jax.nn"]
+    assert "within 1.5x" in r.stdout
