@@ -360,11 +360,11 @@ def _weighted_sum(x: Array, r: _Rows, t: Array, axes: tuple[int, ...]) -> Array:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_softmax(x: Array, axes: tuple[int, ...]) -> Array:
-    return _log_softmax_and_rows(x, axes)[0]
+    return _log_softmax_fused(x, axes)
 
 
-def _log_softmax_and_rows(x: Array, axes: tuple[int, ...]) -> tuple[Array, _Rows]:
-    """(log_softmax(x), its row statistics). Unless some row holds +inf (one ``lax.cond``
+def _log_softmax_fused(x: Array, axes: tuple[int, ...]) -> Array:
+    """log_softmax(x) for the forward alone. Unless some row holds +inf (one ``lax.cond``
     on the row maxima, taken in x's dtype), one select-free loop that XLA's CPU reduction
     kernel runs like jax.nn's: ``rest`` = (sum over the non-maximal entries) + (number of
     maxima - 1) from :func:`_split_sums` (exact for confident rows too, no rounding against
@@ -384,7 +384,22 @@ def _log_softmax_and_rows(x: Array, axes: tuple[int, ...]) -> tuple[Array, _Rows
         rest = _exact_rest(x, m, axes)
         return _log_softmax_rows(x, _Rows(m, rest)), rest
 
-    y, rest = jax.lax.cond(jnp.any(m == jnp.inf), exact, fast)
+    return jax.lax.cond(jnp.any(m == jnp.inf), exact, fast)[0]
+
+
+def _log_softmax_and_rows(x: Array, axes: tuple[int, ...]) -> tuple[Array, _Rows]:
+    """(log_softmax(x), its row statistics) for the JVP, the output formed inside each
+    branch of :func:`_rows`'s ``switch`` (so the branch's pass over x is its own loop and
+    XLA shares no widened copy of a 16-bit x with the sum). Here the statistics feed the
+    backward loop too, and the separate passes (max, sum; the split sum only for a batch
+    with a confident row) beat :func:`_log_softmax_fused`'s two-sum kernel: XLA runs the
+    loops that follow a two-output reduction kernel slowly on this backend."""
+    m, s, path = _two_pass(x, axes)
+
+    def branch(rest: Any) -> Any:
+        return lambda: (lambda r: (_log_softmax_rows(x, _Rows(m, r)), r))(rest())
+
+    y, rest = jax.lax.switch(path, [branch(p) for p in _rest_paths(x, m, s, axes)])
     return y, _Rows(m, rest)
 
 
