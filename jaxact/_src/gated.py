@@ -108,7 +108,11 @@ def swiglu(x: ArrayLike, axis: int = -1) -> Array:
 
 
 def _geglu_derivative(a: Array, b: Array, approximate: bool = True) -> tuple[Array, Array]:
-    return gelu_value(b, approximate, fusible=False), K.xmul(a, gelu_derivative(b, approximate))
+    # The erf form's two partials from their own copies of b (b * an opaque 1, exact): XLA
+    # then fuses erfc's pieces into each partial's loop instead of materializing five
+    # input-sized arrays to share between the two. (The tanh form fuses better as is.)
+    b_own = b if approximate else b * K.opaque(1.0, b)
+    return gelu_value(b_own, approximate, fusible=False), K.xmul(a, gelu_derivative(b, approximate))
 
 
 @activation(
@@ -200,7 +204,8 @@ def reglu_pair(value: ArrayLike, gate: ArrayLike) -> Array:
       >>> jaxact.reglu_pair(jnp.array([2.0, 2.0]), jnp.array([-1.0, 3.0]))
       Array([0., 6.], dtype=float32)
     """
-    return jnp.asarray(value) * jnp.maximum(jnp.asarray(gate), 0)  # a NaN gate gives NaN
+    a, b = jnp.asarray(value), jnp.asarray(gate)
+    return jnp.where(b <= 0, a * 0, a * b)  # a NaN gate gives NaN
 
 
 @declare(Facts("reglu", kind="gated", reference="Shazeer 2020, GLU Variants"))
