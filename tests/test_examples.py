@@ -14,10 +14,11 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name: str, *args: str, timeout: int = 300) -> str:
+def run_example(name: str, *args: str, timeout: int = 300, folder: Path = EXAMPLES) -> str:
+    """Run ``folder/name`` with ``args``; its stdout (the test fails on a non-zero exit)."""
     env = dict(os.environ)
     r = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
+        [sys.executable, str(folder / name), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -76,32 +77,18 @@ def test_data_parallel_matches_single_device():
     assert "sharded step matches the single-device step" in out
 
 
+BENCHMARKS = EXAMPLES.parent / "benchmarks"
+
+
 def test_benchmark_quick_smoke(tmp_path):
     out_json = tmp_path / "bench.json"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES.parent / "benchmarks" / "bench.py"),
-            "--quick",
-            "--only",
-            "relu,softmax",
-            "--dtype",
-            "float32",
-            "--rounds",
-            "2",
-            "--calls",
-            "2",
-            "--json",
-            str(out_json),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = run_example(
+        "bench.py",
+        *("--quick", "--only", "relu,softmax", "--dtype", "float32"),
+        *("--rounds", "2", "--calls", "2", "--json", str(out_json)),
+        folder=BENCHMARKS,
     )
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "| relu | float32 |" in r.stdout and "| softmax | float32 |" in r.stdout
-    import json
-
+    assert "| relu | float32 |" in out and "| softmax | float32 |" in out
     rows = json.loads(out_json.read_text())["rows"]
     relu = next(row for row in rows if row["name"] == "relu")
     assert relu["residual_bytes_per_elem"] == {"jaxact": 1.0, "jax.nn": 5.0}
@@ -110,31 +97,17 @@ def test_benchmark_quick_smoke(tmp_path):
         assert row["noise"]["fwd"] >= 1.0 and row["noise"]["fwd_bwd"] >= 1.0
         assert set(row["temp_mib"]["fwd_bwd"]) == {"jaxact", "jax.nn"}
         assert row["compile_fwd_bwd"]["jaxact"]["ops"] > 0
-    assert "fwd+bwd vs jax.nn: median" in r.stdout
+    assert "fwd+bwd vs jax.nn: median" in out
 
 
 @pytest.mark.parametrize("mlp", ["gelu", "swiglu"])
 def test_lm_step_benchmark_quick_smoke(mlp):
     """The end-to-end transformer step: both libraries compile and run, and their losses
     on the same parameters and tokens agree (no timing asserted)."""
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES.parent / "benchmarks" / "lm_step.py"),
-            "--quick",
-            "--mlp",
-            mlp,
-            "--rounds",
-            "1",
-            "--calls",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = run_example(
+        "lm_step.py", "--quick", "--mlp", mlp, "--rounds", "1", "--calls", "1", folder=BENCHMARKS
     )
-    assert r.returncode == 0, r.stderr[-2000:]
-    rows = [line for line in r.stdout.splitlines() if line.startswith("| jax")]
+    rows = [line for line in out.splitlines() if line.startswith("| jax")]
     losses = [float(line.split("|")[-2]) for line in rows]
     assert len(losses) == 2 and abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])
 
@@ -142,30 +115,16 @@ def test_lm_step_benchmark_quick_smoke(mlp):
 def test_mlp_compile_benchmark_smoke(tmp_path):
     """The compile-cost benchmark runs, times both libraries and counts their ops (no
     timing asserted): the jaxact step has more ops than jax.nn's for gelu (its tails)."""
-    out = tmp_path / "c.json"
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES.parent / "benchmarks" / "mlp_compile.py"),
-            "--only",
-            "relu,gelu",
-            "--rounds",
-            "1",
-            "--width",
-            "64",
-            "--batch",
-            "8",
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out_json = tmp_path / "c.json"
+    out = run_example(
+        "mlp_compile.py",
+        *("--only", "relu,gelu", "--rounds", "1", "--width", "64", "--batch", "8"),
+        *("--json", str(out_json)),
+        folder=BENCHMARKS,
     )
-    assert r.returncode == 0, r.stderr[-2000:]
-    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    rows = {row["name"]: row for row in json.loads(out_json.read_text())["rows"]}
     assert set(rows) == {"relu", "gelu"}
     for row in rows.values():
         assert all(s > 0 for s in row["seconds"].values())
     assert rows["gelu"]["ops"]["jaxact"] > rows["gelu"]["ops"]["jax.nn"]
-    assert "within 1.5x" in r.stdout
+    assert "within 1.5x" in out
