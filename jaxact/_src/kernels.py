@@ -23,8 +23,6 @@ from jaxact._src import constants as C
 # Below -EXP_SHIFT the argument of e^x is shifted by +EXP_SHIFT (exactly) so that products
 # with e^x form before the final scale; 64 keeps e^(x + 64) normal down to float32's -87.
 EXP_SHIFT = 64.0
-# x_sig's scaling point: below -X_SIG_SHIFT its numerator and denominator are scaled.
-X_SIG_SHIFT = 64.0
 # |x| below which e^x - 1 - x is summed by its Taylor series: 0.7^11/11! < float32 eps and
 # 0.7^19/19! < float64 eps, so 11 / 19 terms suffice; beyond it expm1(x) - x does not cancel.
 EXPM1_SERIES_MAX = 0.7
@@ -122,9 +120,9 @@ class Sig:
 def x_sig(x: Array, z: Array) -> Array:
     """x sigma(z) for z of the sign of x (z = beta x with beta >= 0, or gelu's argument).
 
-    Evaluated as x u / (u + e^(c - z)) with c = min(z, -X_SIG_SHIFT) + X_SIG_SHIFT <= 0,
-    u = e^c and c - z = min(X_SIG_SHIFT, -z): for z >= -X_SIG_SHIFT that is x / (1 + e^-z)
-    (u = 1); below, numerator and denominator are scaled by e^c (c = z + X_SIG_SHIFT
+    Evaluated as x u / (u + e^(c - z)) with c = min(z, -EXP_SHIFT) + EXP_SHIFT <= 0,
+    u = e^c and c - z = min(EXP_SHIFT, -z): for z >= -EXP_SHIFT that is x / (1 + e^-z)
+    (u = 1); below, numerator and denominator are scaled by e^c (c = z + EXP_SHIFT
     exactly), so e^-z never overflows and x sigma(z) stays normal where sigma(z) alone would
     not. The identity holds for any c, so autodiff through it sees x sigma(z). x = -inf
     (z = -inf) is first raised to the lowest finite number: its value is (-)0, the limit.
@@ -133,7 +131,7 @@ def x_sig(x: Array, z: Array) -> Array:
     reduction kernel (ynn) fuses such a value into a following sum, where a select (or a
     shared broadcast constant) makes it materialize an input-sized array first.
     """
-    shift = opaque(X_SIG_SHIFT, z)
+    shift = opaque(EXP_SHIFT, z)
     xf = jnp.maximum(x, opaque(float(jnp.finfo(x.dtype).min), x))
     u = jnp.exp(jnp.minimum(z, -shift) + shift)
     return xf * u / (u + jnp.exp(jnp.minimum(shift, -z)))

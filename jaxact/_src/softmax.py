@@ -45,6 +45,13 @@ def _reduced_shape(
     return tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
 
 
+def _minus_max(xc: Array, m: Array) -> Array:
+    """x - m, select-free (XLA's CPU reduction kernel fuses it), with m raised to the lowest
+    finite number (behind an optimization barrier: see ``kernels.opaque``): an all--inf row
+    gives -inf, not NaN. Not for rows holding +inf (their m is +inf)."""
+    return xc - jnp.maximum(m, K.opaque(float(jnp.finfo(m.dtype).min), m))
+
+
 def _shifted(xc: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     """(exp(x - max), max) with the max made finite (see ``_exp_shifted``)."""
     m = jnp.max(xc, axis=axes, keepdims=True)
@@ -88,11 +95,10 @@ def _softmax(x: Array, axes: tuple[int, ...], negate: bool = False) -> Array:
 def _softmax_fast(x: Array, m: Array, axes: tuple[int, ...]) -> Array:
     """e^(x - m) / sum, select-free (XLA fuses it into one reduction kernel): an all--inf
     row has m raised to the lowest finite number, so its e is 0 and 0 / max(0, tiny) = 0."""
-    xc = x.astype(m.dtype)
-    fi = jnp.finfo(m.dtype)
-    e = jnp.exp(xc - jnp.maximum(m, K.opaque(float(fi.min), m)))
+    e = jnp.exp(_minus_max(x.astype(m.dtype), m))
     total = jnp.sum(e, axis=axes, keepdims=True)
-    return (e / jnp.maximum(total, K.opaque(float(fi.tiny), total))).astype(x.dtype)
+    tiny = K.opaque(float(jnp.finfo(m.dtype).tiny), total)
+    return (e / jnp.maximum(total, tiny)).astype(x.dtype)
 
 
 def _softmax_inf(x: Array, m: Array, axes: tuple[int, ...], negate: bool) -> Array:
@@ -108,10 +114,12 @@ def _softmax_inf(x: Array, m: Array, axes: tuple[int, ...], negate: bool) -> Arr
     return _map_rows(block, x, m, axes)
 
 
-def _map_rows(fn: Any, x: Array, m: Array, axes: tuple[int, ...]) -> Array:
-    """``fn(x, m, axes)`` (an input-shaped result from rows and their keepdims statistic m),
-    over chunks of about EXACT_CHUNK elements when the reduced axes are the trailing ones
-    (``lax.map``), else in one piece."""
+def _map_rows(
+    fn: Any, x: Array, m: Array, axes: tuple[int, ...], shape: tuple[int, ...] | None = None
+) -> Array:
+    """``fn(x, m, axes)`` (a result of ``shape``, default x's, from rows and their keepdims
+    statistic m), over chunks of about EXACT_CHUNK elements when the reduced axes are the
+    trailing ones (``lax.map``), else in one piece."""
     k = len(axes)
     if k == x.ndim or axes != tuple(range(x.ndim - k, x.ndim)):
         return fn(x, m, axes)
@@ -122,7 +130,7 @@ def _map_rows(fn: Any, x: Array, m: Array, axes: tuple[int, ...]) -> Array:
         (x.reshape(rows, cols), m.reshape(rows, 1)),
         batch_size=max(1, min(rows, EXACT_CHUNK // max(cols, 1))),
     )
-    return out.reshape(x.shape)
+    return out.reshape(x.shape if shape is None else shape)
 
 
 @_softmax.defjvp
@@ -295,8 +303,7 @@ def _split_sums(x: Array, m: Array, axes: tuple[int, ...]) -> tuple[Array, Array
     other term, never rounded against a 1. (An entry within a few ulps of a tiny maximum
     may round to e = 1 and count as a maximum: an error below 1e-7 of a rest that is then
     >= 1.) An all--inf row gives (0, 0)."""
-    xc = x.astype(m.dtype)
-    e = jnp.exp(xc - jnp.maximum(m, K.opaque(float(jnp.finfo(m.dtype).min), m)))
+    e = jnp.exp(_minus_max(x.astype(m.dtype), m))
     top = jnp.floor(e)
     return jnp.sum(e - top, axis=axes, keepdims=True), jnp.sum(top, axis=axes, keepdims=True)
 
@@ -327,16 +334,7 @@ def _exact_rest(xc: Array, m: Array, axes: tuple[int, ...]) -> Array:
             lambda c: _exact_rest_block(c, m.reshape(1), (0,)), xc.reshape(n, chunk)
         )
         return (jnp.sum(parts) + (n - 1)).reshape(m.shape)
-    if axes != tuple(range(xc.ndim - k, xc.ndim)) or k == xc.ndim:
-        return _exact_rest_block(xc, m, axes)
-    cols = math.prod(xc.shape[xc.ndim - k :])
-    rows = math.prod(xc.shape[: xc.ndim - k])
-    flat = jax.lax.map(
-        lambda xm: _exact_rest_block(xm[0], xm[1], (0,))[0],
-        (xc.reshape(rows, cols), m.reshape(rows, 1)),
-        batch_size=max(1, min(rows, chunk // max(cols, 1))),
-    )
-    return flat.reshape(m.shape)
+    return _map_rows(_exact_rest_block, xc, m, axes, m.shape)
 
 
 def _exact_rest_block(x: Array, m: Array, axes: tuple[int, ...]) -> Array:
@@ -375,9 +373,7 @@ def _log_softmax_fused(x: Array, axes: tuple[int, ...]) -> Array:
     def fast() -> tuple[Array, Array]:
         others, ties = _split_sums(x, m, axes)
         rest = others + (ties - 1)
-        xc = x.astype(m.dtype)
-        shifted = xc - jnp.maximum(m, K.opaque(float(jnp.finfo(m.dtype).min), m))
-        y = shifted - jnp.log1p(jnp.maximum(rest, K.opaque(0.0, rest)))
+        y = _minus_max(x.astype(m.dtype), m) - jnp.log1p(jnp.maximum(rest, K.opaque(0.0, rest)))
         return y.astype(x.dtype), rest
 
     def exact() -> tuple[Array, Array]:
