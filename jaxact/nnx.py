@@ -26,8 +26,9 @@ except ImportError as e:  # pragma: no cover - exercised only without flax
     ) from e
 
 import jaxact
+from jaxact._src.gated_block import DEFAULT_CHUNKS, UNITS, gated_mlp
 
-__all__ = ["XIELU", "Entmax", "GatedMLP", "PReLU", "Swish"]
+__all__ = ["XIELU", "Entmax", "GatedMLP", "PReLU", "Swish", "gated_mlp"]
 
 
 def _inverse_softplus(y: float) -> float:
@@ -107,24 +108,21 @@ class XIELU(nnx.Module):
         return jaxact.xielu(x, ap, an, self.beta)
 
 
-# name: (the split form, the two-input form) of each gated unit
-_GATED = {
-    "swiglu": (jaxact.swiglu, jaxact.swiglu_pair),
-    "geglu": (jaxact.geglu, jaxact.geglu_pair),
-    "reglu": (jaxact.reglu, jaxact.reglu_pair),
-    "clamped_swiglu": (jaxact.clamped_swiglu, jaxact.clamped_swiglu_pair),
-}
-
-
 class GatedMLP(nnx.Module):
     r"""A transformer's gated MLP block: :math:`W_{out}\,\mathrm{unit}(W_{in} x)`.
 
-    ``unit`` is one of ``"swiglu"`` (LLaMA, Mistral, Qwen), ``"geglu"`` (Gemma), ``"reglu"``
-    or ``"clamped_swiglu"`` (GPT-OSS). With ``fused=True`` one in-projection of width
-    ``2 * hidden`` is split into value and gate (:func:`jaxact.swiglu`); with ``fused=False``
-    separate ``up`` and ``gate`` projections feed the two-input form
-    (:func:`jaxact.swiglu_pair`), as in models that keep ``W_up`` and ``W_gate`` apart.
-    Reverse mode keeps the projections' outputs only (no sigmoid or activation arrays).
+    ``unit`` is one of ``"swiglu"`` (LLaMA, Mistral, Qwen), ``"geglu"`` (Gemma; tanh form),
+    ``"geglu_exact"`` (erf form), ``"reglu"`` or ``"clamped_swiglu"`` (GPT-OSS). With
+    ``fused=True`` one in-projection of width ``2 * hidden`` is split into value and gate
+    (:func:`jaxact.swiglu`); with ``fused=False`` separate ``up`` and ``gate`` projections
+    feed the two-input form (:func:`jaxact.swiglu_pair`), as in models that keep ``W_up`` and
+    ``W_gate`` apart.
+
+    By default the block runs as :func:`gated_mlp`, one ``jax.custom_vjp`` whose reverse mode
+    keeps the input and the in-projection's output only and forms the hidden-sized gradients
+    a row chunk at a time (a third less train-step memory than the jax.nn composition, at its
+    step time). That is reverse mode only; ``low_memory=False`` composes the projections and
+    the unit instead, for forward-mode autodiff (``jax.jvp``, ``jax.hessian``).
 
     Args:
       features: model width (input and output).
@@ -132,6 +130,8 @@ class GatedMLP(nnx.Module):
       unit: the gated unit's name.
       fused: one in-projection (True) or two (False).
       use_bias: biases in the projections.
+      low_memory: run as :func:`gated_mlp` (True) or as a composition (False).
+      chunks: row chunks of :func:`gated_mlp`'s backward pass.
       rngs: Flax random streams.
 
     Examples:
@@ -149,12 +149,16 @@ class GatedMLP(nnx.Module):
         *,
         fused: bool = True,
         use_bias: bool = False,
+        low_memory: bool = True,
+        chunks: int = DEFAULT_CHUNKS,
         rngs: nnx.Rngs,
     ):
-        if unit not in _GATED:
-            raise ValueError(f"GatedMLP: unknown unit {unit!r}; choose one of {sorted(_GATED)}")
+        if unit not in UNITS:
+            raise ValueError(f"GatedMLP: unknown unit {unit!r}; choose one of {sorted(UNITS)}")
         self.unit = unit
         self.fused = fused
+        self.low_memory = low_memory
+        self.chunks = chunks
         if fused:
             self.w_in = nnx.Linear(features, 2 * hidden, use_bias=use_bias, rngs=rngs)
         else:
@@ -163,12 +167,31 @@ class GatedMLP(nnx.Module):
         self.w_out = nnx.Linear(hidden, features, use_bias=use_bias, rngs=rngs)
 
     def __call__(self, x: ArrayLike) -> Array:
-        split, pair = _GATED[self.unit]
-        if self.fused:
-            h = split(self.w_in(jnp.asarray(x)), axis=-1)
-        else:
-            h = pair(self.w_up(jnp.asarray(x)), self.w_gate(jnp.asarray(x)))
-        return self.w_out(h)
+        xa = jnp.asarray(x)
+        if not self.low_memory:
+            unit = UNITS[self.unit][0]
+            if self.fused:
+                h = unit(*jnp.split(self.w_in(xa), 2, axis=-1))
+            else:
+                h = unit(self.w_up(xa), self.w_gate(xa))
+            return self.w_out(h)
+        first = self.w_in if self.fused else self.w_up
+        gate = None if self.fused else self.w_gate
+        return gated_mlp(
+            xa,
+            first.kernel[...],
+            self.w_out.kernel[...],
+            unit=self.unit,
+            w_gate=None if gate is None else gate.kernel[...],
+            b_in=_bias(first),
+            b_gate=None if gate is None else _bias(gate),
+            b_out=_bias(self.w_out),
+            chunks=self.chunks,
+        )
+
+
+def _bias(layer: nnx.Linear) -> Array | None:
+    return None if layer.bias is None else layer.bias[...]
 
 
 class Entmax(nnx.Module):
