@@ -192,7 +192,10 @@ def gated_mlp(
         apart.
       b_in, b_gate, b_out: optional biases of the projections.
       chunks: most row chunks in the backward pass (fewer when the rows do not divide, or a
-        chunk would have under 64 rows).
+        chunk would have under 64 rows). More chunks, less memory, more loop steps: on a
+        2-core CPU, 4096 tokens, 512 -> 2048, float32 swiglu, the SGD step's temp memory
+        was 128 / 120 / 104 MiB for 1 / 2 / 4 chunks (jax.nn's composition: 192) at
+        0.98 / 0.97 / 1.2 times its step time.
 
     Returns:
       ``(..., d_out)``, the dtype of the matmuls.
