@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxact
+from jaxact._src.gated_block import gated_mlp
 
 Params = dict[str, Any]
 
@@ -44,6 +45,12 @@ def library(name: str, mlp: str) -> dict[str, Any]:
         "log_softmax": lambda z: jaxact.log_softmax(z, axis=-1),
         "gelu": (lambda h: jaxact.gelu(h)) if mlp == "gelu" else None,
         "swiglu": (lambda a, b: jaxact.swiglu_pair(a, b)) if mlp == "swiglu" else None,
+        # the whole SwiGLU block as one custom_vjp (keeps h and the two projections only)
+        "swiglu_block": (
+            (lambda h, up, gate, down: gated_mlp(h, up, down, w_gate=gate))
+            if mlp == "swiglu"
+            else None
+        ),
     }
 
 
@@ -83,11 +90,12 @@ def loss_fn(p: Params, tokens: jax.Array, acts: dict[str, Any], heads: int) -> j
         att = acts["softmax"](scores, mask) @ v
         x = x + att.transpose(0, 2, 1, 3).reshape(b, t, w) @ blk["out"]
         h = rms(x)
-        if acts["swiglu"] is not None:
-            u = acts["swiglu"](h @ blk["up"], h @ blk["gate"])
+        if acts.get("swiglu_block") is not None:
+            x = x + acts["swiglu_block"](h, blk["up"], blk["gate"], blk["down"])
+        elif acts["swiglu"] is not None:
+            x = x + acts["swiglu"](h @ blk["up"], h @ blk["gate"]) @ blk["down"]
         else:
-            u = acts["gelu"](h @ blk["up"])
-        x = x + u @ blk["down"]
+            x = x + acts["gelu"](h @ blk["up"]) @ blk["down"]
     logp = acts["log_softmax"](rms(x) @ p["unembed"])
     target = tokens[:, 1:]
     return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
