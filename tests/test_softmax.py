@@ -222,3 +222,18 @@ def test_two_pass_rows_and_exact_rows_agree_in_ulps(fn):
         "logmeanexp": 0.5 + np.log1p(tiny) - np.log(512),
     }[fn]
     assert _ulps(row, np.atleast_1d(want_row)).max() <= 2
+
+
+@pytest.mark.parametrize("m", [-1e4, -50.0, -4.5, -4.0, -2.0, 0.0, 2.0, 3.9, 4.0, 10.0, 1e4])
+def test_logsumexp_of_dominant_rows_within_4_ulp_on_both_sides_of_the_split_threshold(m):
+    # One dominant entry (rest = sum of the others < 1): where |m| < 4 logsumexp sums the
+    # others apart (the split sum); elsewhere it uses s - 1 and relies on the output being
+    # large. Both must stay within float32's 4-ulp bound against a float64 truth.
+    rng = np.random.default_rng(int(abs(m)) + 7)
+    others = m - rng.choice([8.0, 12.0, 17.0, 20.0], (64, 1)) - rng.exponential(3, (64, 2047))
+    x = np.concatenate([np.full((64, 1), m), others], axis=1).astype(np.float32)
+    got = np.asarray(jaxact.logsumexp(jnp.asarray(x), axis=-1), np.float64)
+    x64 = x.astype(np.float64)
+    want = m + np.log1p(np.sum(np.exp(x64[:, 1:] - m), axis=-1))
+    ulp = np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32))
+    assert ulp.max() <= 4, (m, ulp.max())
