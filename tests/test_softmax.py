@@ -237,3 +237,24 @@ def test_logsumexp_of_dominant_rows_within_4_ulp_on_both_sides_of_the_split_thre
     want = m + np.log1p(np.sum(np.exp(x64[:, 1:] - m), axis=-1))
     ulp = np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32))
     assert ulp.max() <= 4, (m, ulp.max())
+
+
+@pytest.mark.parametrize("steps", [1, 64])
+def test_sparsemax_fixed_point_and_its_sort_fallback_agree_with_the_sort(steps, monkeypatch):
+    from jaxact._src import sparse
+
+    # steps=1: no batch converges that fast, so the sort-based fallback must answer
+    monkeypatch.setattr(sparse, "MICHELOT_STEPS", steps)
+    rng = np.random.default_rng(3)
+    rows = [
+        3 * rng.standard_normal((16, 257)),
+        rng.uniform(-2, 2, (16, 257)),
+        -np.arange(257.0)[None] * 1e-3,  # a long support, many fixed-point steps
+        np.where(rng.random((4, 257)) < 0.5, -np.inf, rng.standard_normal((4, 257))),
+    ]
+    for x in rows:
+        x = jnp.asarray(x, jnp.float32)
+        got = jax.jit(lambda v: sparse._sparsemax(v))(x)
+        want = jax.jit(sparse._sparsemax_sorted)(x)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(jnp.sum(got, -1), 1, rtol=1e-5)
