@@ -94,7 +94,8 @@ def _sparsemax(x: Array) -> Array:
 
 def _sparsemax_threshold(shifted: Callable[[], Array]) -> tuple[Array, Array, Array]:
     """The threshold tau of sparsemax by Michelot's fixed point (no sort): with S the
-    entries above the current tau (all finite ones at first), tau = (sum_S z - 1) / |S|.
+    entries above the current tau (those within 1 of the maximum at first), tau =
+    (sum_S z - 1) / |S|.
     Each step keeps tau non-decreasing and S shrinking, so the support is found when |S|
     stops changing (at most n steps; ~10 for Gaussian or uniform rows of 2048, one pass over
     the row each). Returns (tau, |S|, converged) per row; a row still moving after
@@ -122,7 +123,10 @@ def _sparsemax_threshold(shifted: Callable[[], Array]) -> tuple[Array, Array, Ar
         return new_tau, new_size, size, i + 1
 
     z = jax.eval_shape(shifted)
-    tau0 = jnp.full((*z.shape[:-1], 1), -jnp.inf, z.dtype)
+    # tau* >= max - 1 (the largest entry's probability is at most 1), so the entries within 1
+    # of the maximum hold the support: the first sum is over them (bounded: summing every
+    # entry could overflow, as [0, 0, 2^127] does, to -inf)
+    tau0 = jnp.full((*z.shape[:-1], 1), -1, z.dtype)
     tau1, size1 = next_tau(tau0)
     init = (tau1, size1, jnp.full_like(size1, -1), jnp.asarray(0))
     tau, size, before, _ = jax.lax.while_loop(moving, step, init)
