@@ -239,10 +239,12 @@ def test_logsumexp_of_dominant_rows_within_4_ulp_on_both_sides_of_the_split_thre
     assert ulp.max() <= 4, (m, ulp.max())
 
 
+@pytest.mark.parametrize("fn", ["sparsemax", "entmax15"])
 @pytest.mark.parametrize("steps", [1, 64])
-def test_sparsemax_fixed_point_and_its_sort_fallback_agree_with_the_sort(steps, monkeypatch):
+def test_sort_free_thresholds_and_their_sort_fallback_agree_with_the_sort(fn, steps, monkeypatch):
     from jaxact._src import sparse
 
+    fast, sort = getattr(sparse, f"_{fn}"), getattr(sparse, f"_{fn}_sorted")
     # steps=1: no batch converges that fast, so the sort-based fallback must answer
     monkeypatch.setattr(sparse, "MICHELOT_STEPS", steps)
     rng = np.random.default_rng(3)
@@ -254,7 +256,7 @@ def test_sparsemax_fixed_point_and_its_sort_fallback_agree_with_the_sort(steps, 
     ]
     for x in rows:
         x = jnp.asarray(x, jnp.float32)
-        got = jax.jit(lambda v: sparse._sparsemax(v))(x)
-        want = jax.jit(sparse._sparsemax_sorted)(x)
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        got = jax.jit(lambda v: fast(v))(x)
+        want = jax.jit(sort)(x)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(jnp.sum(got, -1), 1, rtol=1e-5)

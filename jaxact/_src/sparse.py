@@ -224,7 +224,61 @@ def sparsemax_jvp(
 
 @jax.custom_jvp
 def _entmax15(x: Array) -> Array:
-    z, zs, k, mx = _prepare(x.astype(compute_dtype(x.dtype)) / 2)
+    cd = compute_dtype(x.dtype)
+    mx = jnp.max(x, axis=-1, keepdims=True).astype(cd) / 2
+    shift = jnp.where(jnp.isfinite(mx), mx, 0)
+
+    def shifted() -> Array:  # z = x / 2 - max, formed inside each loop that reads it
+        return x.astype(cd) / 2 - shift
+
+    tau, size, consistent = _entmax15_threshold(shifted, jnp.isfinite(mx))
+
+    def newton() -> Array:
+        z = shifted()
+        return _finish(jnp.square(jnp.maximum(z - tau, 0)), z, mx, size)
+
+    p = jax.lax.cond(jnp.all(consistent), newton, lambda: _entmax15_sorted(x.astype(cd)))
+    return p.astype(x.dtype)
+
+
+def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[Array, Array, Array]:
+    """The threshold of 1.5-entmax without a sort: Newton's method on the convex, decreasing
+    f(tau) = sum max(z - tau, 0)^2 from tau = max - 1 (where f >= 1) climbs monotonically to
+    the root (~6-10 steps), then tau comes from its closed form over the support S found,
+    mean_S - sqrt((1 - sum_S (z - mean_S)^2) / |S|), as the sort-based algorithm computes
+    it. Returns (tau, |S|, consistent): a row whose closed-form tau does not keep exactly S
+    above it (or still moving after MICHELOT_STEPS steps) is handed to the sort."""
+
+    def stats(tau: Array) -> tuple[Array, Array]:
+        d = jnp.maximum(shifted() - tau, 0)
+        return jnp.sum(d * d, axis=-1, keepdims=True), jnp.sum(d, axis=-1, keepdims=True)
+
+    def step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+        tau, _, i = state
+        f, g = stats(tau)
+        new = jnp.maximum(tau + (f - 1) / jnp.maximum(2 * g, jnp.finfo(g.dtype).tiny), tau)
+        return new, tau, i + 1
+
+    def moving(state: tuple[Array, Array, Array]) -> Array:
+        tau, before, i = state
+        return jnp.any((tau != before) & regular) & (i < MICHELOT_STEPS)
+
+    z = shifted()
+    # tau0 = -1 (max - 1), formed from the rows (under shard_map it varies with them)
+    tau0 = jnp.where(regular, -1, -1).astype(z.dtype)
+    tau, _, _ = jax.lax.while_loop(moving, step, step((tau0, tau0, jnp.asarray(0))))
+    above = z > tau
+    k = jnp.sum(above, axis=-1, keepdims=True, dtype=z.dtype)
+    mean = jnp.sum(jnp.where(above, z, 0), axis=-1, keepdims=True) / jnp.maximum(k, 1)
+    ss = jnp.sum(jnp.where(above, jnp.square(z - mean), 0), axis=-1, keepdims=True)
+    tau = mean - jnp.sqrt(jnp.maximum((1 - ss) / jnp.maximum(k, 1), 0))
+    kept = jnp.sum(z > tau, axis=-1, keepdims=True, dtype=z.dtype)
+    return tau, k, (kept == k) | ~regular
+
+
+def _entmax15_sorted(xc: Array) -> Array:
+    """1.5-entmax by sorting (Peters et al.): the fallback of the Newton threshold."""
+    z, zs, k, mx = _prepare(xc / 2)
     mean = jnp.cumsum(zs, axis=-1) / k
     mean_sq = jnp.cumsum(jnp.square(zs), axis=-1) / k
     ss = k * (mean_sq - jnp.square(mean))
@@ -232,8 +286,7 @@ def _entmax15(x: Array) -> Array:
     tau_k = mean - jnp.sqrt(jnp.maximum(delta, 0))
     size = jnp.sum(tau_k <= zs, axis=-1, keepdims=True)
     tau = jnp.take_along_axis(tau_k, jnp.maximum(size - 1, 0), axis=-1)
-    p = jnp.square(jnp.maximum(z - tau, 0))
-    return _finish(p, z, mx, size).astype(x.dtype)
+    return _finish(jnp.square(jnp.maximum(z - tau, 0)), z, mx, size)
 
 
 def _safe_sqrt(p: Array) -> Array:
