@@ -246,7 +246,7 @@ def test_sort_free_thresholds_and_their_sort_fallback_agree_with_the_sort(fn, st
 
     fast, sort = getattr(sparse, f"_{fn}"), getattr(sparse, f"_{fn}_sorted")
     # steps=1: no batch converges that fast, so the sort-based fallback must answer
-    monkeypatch.setattr(sparse, "MICHELOT_STEPS", steps)
+    monkeypatch.setattr(sparse, "THRESHOLD_STEPS", steps)
     rng = np.random.default_rng(3)
     rows = [
         3 * rng.standard_normal((16, 257)),

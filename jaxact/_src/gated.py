@@ -400,11 +400,3 @@ def clamped_swiglu_jvp(
     return public_jvp(
         "clamped_swiglu_jvp", clamped_swiglu, x, tangent, axis=axis, limit=limit, alpha=alpha
     )
-
-
-# The analytic partials (d/d value, d/d gate) of each two-input form, for code that applies
-# them itself (jaxact.nnx.gated_mlp's backward pass).
-swiglu_partials = _swiglu_derivative
-geglu_partials = _geglu_derivative
-reglu_partials = _reglu_derivative
-clamped_swiglu_partials = _clamped_swiglu_derivative

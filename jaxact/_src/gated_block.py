@@ -28,14 +28,14 @@ from jaxact._src.core import Partial, Select
 # name -> the unit's two-input form (value, gate) -> output, and its analytic partials
 # (d/d value, d/d gate) in the compute dtype, with the default options
 UNITS: dict[str, tuple[Callable[[Array, Array], Array], Callable[..., tuple[Partial, ...]]]] = {
-    "swiglu": (gated.swiglu_pair, gated.swiglu_partials),
-    "geglu": (gated.geglu_pair, gated.geglu_partials),
+    "swiglu": (gated.swiglu_pair, gated._swiglu_derivative),
+    "geglu": (gated.geglu_pair, gated._geglu_derivative),
     "geglu_exact": (
         functools.partial(gated.geglu_pair, approximate=False),
-        functools.partial(gated.geglu_partials, approximate=False),
+        functools.partial(gated._geglu_derivative, approximate=False),
     ),
-    "reglu": (gated.reglu_pair, gated.reglu_partials),
-    "clamped_swiglu": (gated.clamped_swiglu_pair, gated.clamped_swiglu_partials),
+    "reglu": (gated.reglu_pair, gated._reglu_derivative),
+    "clamped_swiglu": (gated.clamped_swiglu_pair, gated._clamped_swiglu_derivative),
 }
 
 MIN_CHUNK_ROWS = 64  # below this a chunk's matmuls are too small to be worth a loop step

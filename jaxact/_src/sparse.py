@@ -1,10 +1,10 @@
 """Sparse normalizers: sparsemax and 1.5-entmax along one axis, with ``where`` masks and
 closed-form JVPs (Martins & Astudillo 2016; Peters, Niculae & Martins 2019).
 
-sparsemax finds its threshold by Michelot's fixed point (sort-free; the sort-based
-algorithm takes over for a batch still moving after MICHELOT_STEPS steps), entmax15 by
-sorting. Masked entries become ``-inf`` before the core, so they never enter the support
-and get zero gradient; a fully masked row gives
+Both find their threshold without a sort (sparsemax by Michelot's fixed point, entmax15 by
+Newton's method, :func:`_sort_free`); the exact sort-based algorithms take over for a batch
+that has not settled after THRESHOLD_STEPS steps. Masked entries become ``-inf`` before the
+core, so they never enter the support and get zero gradient; a fully masked row gives
 zeros with zero gradient; a ``+inf`` logit takes all the mass; a NaN makes the row NaN.
 """
 
@@ -69,37 +69,50 @@ def _along_axis(fn_name: str, core: Any, x: Any, axis: Any, where: Any) -> Array
 # --------------------------------------------------------------------------- sparsemax
 
 
-# Most fixed-point steps of sparsemax's threshold before the sort-based algorithm takes over.
-MICHELOT_STEPS = 64
+# Most steps of a sort-free threshold search before the sort-based algorithm takes over.
+THRESHOLD_STEPS = 64
+
+Threshold = Callable[[Callable[[], Array], Array], tuple[Array, Array, Array]]
+
+
+def _sort_free(
+    x: Array, scale: float, power: int, threshold: Threshold, sorted_map: Callable[[Array], Array]
+) -> Array:
+    """max(z - tau, 0)^power with z = scale * x - max, tau from ``threshold(shifted, regular)``
+    -> (tau, support size, settled) per row; a batch with an unsettled row is mapped by
+    ``sorted_map`` (one ``lax.cond``). z is formed inside each loop that reads it, never
+    materialized; rows whose maximum is not finite (+inf, NaN, all -inf) are ``_finish``'s."""
+    cd = compute_dtype(x.dtype)
+    mx = jnp.max(x, axis=-1, keepdims=True).astype(cd) * scale
+    shift = jnp.where(jnp.isfinite(mx), mx, 0)
+
+    def shifted() -> Array:
+        return x.astype(cd) * scale - shift
+
+    tau, size, settled = threshold(shifted, jnp.isfinite(mx))
+
+    def found() -> Array:
+        z = shifted()
+        return _finish(jnp.maximum(z - tau, 0) ** power, z, mx, size)
+
+    return jax.lax.cond(jnp.all(settled), found, lambda: sorted_map(x.astype(cd)))
 
 
 @jax.custom_jvp
 def _sparsemax(x: Array) -> Array:
-    cd = compute_dtype(x.dtype)
-    mx = jnp.max(x, axis=-1, keepdims=True).astype(cd)
-    shift = jnp.where(jnp.isfinite(mx), mx, 0)
-
-    def shifted() -> Array:  # formed inside each loop that reads it, never materialized
-        return x.astype(cd) - shift
-
-    tau, size, converged = _sparsemax_threshold(shifted)
-
-    def fixed_point() -> Array:
-        z = shifted()
-        return _finish(jnp.maximum(z - tau, 0), z, mx, size)
-
-    p = jax.lax.cond(jnp.all(converged), fixed_point, lambda: _sparsemax_sorted(x.astype(cd)))
-    return p.astype(x.dtype)
+    return _sort_free(x, 1.0, 1, _sparsemax_threshold, _sparsemax_sorted).astype(x.dtype)
 
 
-def _sparsemax_threshold(shifted: Callable[[], Array]) -> tuple[Array, Array, Array]:
+def _sparsemax_threshold(
+    shifted: Callable[[], Array], regular: Array
+) -> tuple[Array, Array, Array]:
     """The threshold tau of sparsemax by Michelot's fixed point (no sort): with S the
     entries above the current tau (those within 1 of the maximum at first), tau =
     (sum_S z - 1) / |S|.
     Each step keeps tau non-decreasing and S shrinking, so the support is found when |S|
     stops changing (at most n steps; ~10 for Gaussian or uniform rows of 2048, one pass over
     the row each). Returns (tau, |S|, converged) per row; a row still moving after
-    MICHELOT_STEPS steps is handed to the sort-based algorithm."""
+    THRESHOLD_STEPS steps is handed to the sort-based algorithm."""
 
     def stats(tau: Array) -> tuple[Array, Array]:
         z = shifted()
@@ -115,19 +128,17 @@ def _sparsemax_threshold(shifted: Callable[[], Array]) -> tuple[Array, Array, Ar
 
     def moving(state: tuple[Array, Array, Array, Array]) -> Array:
         _, size, before, step = state
-        return jnp.any(size != before) & (step < MICHELOT_STEPS)
+        return jnp.any(size != before) & (step < THRESHOLD_STEPS)
 
     def step(state: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
         tau, size, _, i = state
         new_tau, new_size = next_tau(tau)
         return new_tau, new_size, size, i + 1
 
-    z = jax.eval_shape(shifted)
     # tau* >= max - 1 (the largest entry's probability is at most 1), so the entries within 1
     # of the maximum hold the support: the first sum is over them (bounded: summing every
     # entry could overflow, as [0, 0, 2^127] does, to -inf)
-    tau0 = jnp.full((*z.shape[:-1], 1), -1, z.dtype)
-    tau1, size1 = next_tau(tau0)
+    tau1, size1 = next_tau(_minus_one(regular, shifted))
     init = (tau1, size1, jnp.full_like(size1, -1), jnp.asarray(0))
     tau, size, before, _ = jax.lax.while_loop(moving, step, init)
     # tau came from the entries above the previous tau; they are the support once fixed
@@ -224,21 +235,7 @@ def sparsemax_jvp(
 
 @jax.custom_jvp
 def _entmax15(x: Array) -> Array:
-    cd = compute_dtype(x.dtype)
-    mx = jnp.max(x, axis=-1, keepdims=True).astype(cd) / 2
-    shift = jnp.where(jnp.isfinite(mx), mx, 0)
-
-    def shifted() -> Array:  # z = x / 2 - max, formed inside each loop that reads it
-        return x.astype(cd) / 2 - shift
-
-    tau, size, consistent = _entmax15_threshold(shifted, jnp.isfinite(mx))
-
-    def newton() -> Array:
-        z = shifted()
-        return _finish(jnp.square(jnp.maximum(z - tau, 0)), z, mx, size)
-
-    p = jax.lax.cond(jnp.all(consistent), newton, lambda: _entmax15_sorted(x.astype(cd)))
-    return p.astype(x.dtype)
+    return _sort_free(x, 0.5, 2, _entmax15_threshold, _entmax15_sorted).astype(x.dtype)
 
 
 def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[Array, Array, Array]:
@@ -247,7 +244,7 @@ def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[A
     the root (~6-10 steps), then tau comes from its closed form over the support S found,
     mean_S - sqrt((1 - sum_S (z - mean_S)^2) / |S|), as the sort-based algorithm computes
     it. Returns (tau, |S|, consistent): a row whose closed-form tau does not keep exactly S
-    above it (or still moving after MICHELOT_STEPS steps) is handed to the sort."""
+    above it (or still moving after THRESHOLD_STEPS steps) is handed to the sort."""
 
     def stats(tau: Array) -> tuple[Array, Array]:
         d = jnp.maximum(shifted() - tau, 0)
@@ -261,12 +258,11 @@ def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[A
 
     def moving(state: tuple[Array, Array, Array]) -> Array:
         tau, before, i = state
-        return jnp.any((tau != before) & regular) & (i < MICHELOT_STEPS)
+        return jnp.any((tau != before) & regular) & (i < THRESHOLD_STEPS)
 
-    z = shifted()
-    # tau0 = -1 (max - 1), formed from the rows (under shard_map it varies with them)
-    tau0 = jnp.where(regular, -1, -1).astype(z.dtype)
+    tau0 = _minus_one(regular, shifted)  # tau* >= max - 1: the largest p is at most 1
     tau, _, _ = jax.lax.while_loop(moving, step, step((tau0, tau0, jnp.asarray(0))))
+    z = shifted()
     above = z > tau
     k = jnp.sum(above, axis=-1, keepdims=True, dtype=z.dtype)
     mean = jnp.sum(jnp.where(above, z, 0), axis=-1, keepdims=True) / jnp.maximum(k, 1)
@@ -274,6 +270,12 @@ def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[A
     tau = mean - jnp.sqrt(jnp.maximum((1 - ss) / jnp.maximum(k, 1), 0))
     kept = jnp.sum(z > tau, axis=-1, keepdims=True, dtype=z.dtype)
     return tau, k, (kept == k) | ~regular
+
+
+def _minus_one(regular: Array, shifted: Callable[[], Array]) -> Array:
+    """-1 (tau = max - 1 in shifted units) per row, formed from the rows: under shard_map a
+    loop's first carry must vary with them as its later values do."""
+    return jnp.where(regular, -1, -1).astype(jax.eval_shape(shifted).dtype)
 
 
 def _entmax15_sorted(xc: Array) -> Array:
