@@ -59,11 +59,14 @@ def test_forward_and_backward_are_one_pass_each(spec: Spec, dtype):
     [(n, -1) for n in ("logsumexp", "logmeanexp", "log_softmax", "softmax", "softmin")]
     + [("logsumexp", None), ("logmeanexp", None)],
 )
-def test_normalizers_temp_memory_is_bounded(name, axis):
-    """A 64 MiB float32 input: the forward and value_and_grad need at most 1 MiB of
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
+def test_normalizers_temp_memory_is_bounded(name, axis, dtype):
+    """A 4096 x 4096 input: the forward and value_and_grad need at most 1 MiB of
     temporaries beyond jax.nn's (the exact statistics of confident rows run in 256 KiB
-    chunks; they were 130 MiB for logsumexp's forward)."""
-    x = jax.ShapeDtypeStruct((4096, 4096), jnp.float32)
+    chunks; they were 130 MiB for logsumexp's float32 forward). bfloat16 forwards may take
+    one bfloat16 copy of the input more (the chunked loop of the +inf branch carries its
+    bits; a float32 copy, twice that, before), never more."""
+    x = jax.ShapeDtypeStruct((4096, 4096), dtype)
     f = getattr(jaxact, name)
     ref = getattr(jax.nn, name, None) or (lambda v, axis: jax.nn.softmax(-v, axis=axis))
 
@@ -73,7 +76,8 @@ def test_normalizers_temp_memory_is_bounded(name, axis):
     mib = 1 << 20
     ours = temp(jax.jit(lambda v: f(v, axis=axis)))
     theirs = temp(jax.jit(lambda v: ref(v, axis=axis)))
-    assert ours <= theirs + mib
+    copy = 4096 * 4096 * 2 if dtype == jnp.bfloat16 else 0
+    assert ours <= theirs + copy + mib
     vg = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(f(v, axis=axis))))
     vg_ref = jax.value_and_grad(lambda v: jnp.sum(jnp.sin(ref(v, axis=axis))))
     assert temp(jax.jit(vg)) <= temp(jax.jit(vg_ref)) + mib

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact._src import kernels as K
@@ -125,12 +125,30 @@ def _map_rows(
         return fn(x, m, axes)
     cols = math.prod(x.shape[x.ndim - k :])
     rows = math.prod(x.shape[: x.ndim - k])
-    out = jax.lax.map(
-        lambda xm: fn(xm[0], xm[1], (0,)),
-        (x.reshape(rows, cols), m.reshape(rows, 1)),
-        batch_size=max(1, min(rows, EXACT_CHUNK // max(cols, 1))),
+    out = _map_bits(
+        lambda xb, mb: fn(xb, mb, (0,)),
+        x.reshape(rows, cols),
+        m.reshape(rows, 1),
+        max(1, min(rows, EXACT_CHUNK // max(cols, 1))),
     )
     return out.reshape(x.shape if shape is None else shape)
+
+
+def _map_bits(fn: Any, x: Array, m: Array, batch_size: int | None = None) -> Array:
+    """``lax.map(fn, (x, m))`` with 16-bit floats carried through the loop as their bits:
+    XLA's CPU backend widens a 16-bit float array that a loop carries (the map's input, its
+    stacked result) to a float32 copy of the whole array; unsigned integers it keeps."""
+    kept: list[Any] = []  # the chunk result's dtype
+
+    def chunk(xm: tuple[Array, Array]) -> Array:
+        xb = lax.bitcast_convert_type(xm[0], x.dtype) if xm[0].dtype != x.dtype else xm[0]
+        out = fn(xb, xm[1])
+        kept.append(out.dtype)
+        return lax.bitcast_convert_type(out, jnp.uint16) if out.dtype.itemsize == 2 else out
+
+    xs = lax.bitcast_convert_type(x, jnp.uint16) if x.dtype.itemsize == 2 else x
+    out = jax.lax.map(chunk, (xs, m), batch_size=batch_size)
+    return lax.bitcast_convert_type(out, kept[0]) if out.dtype != kept[0] else out
 
 
 @_softmax.defjvp
@@ -346,8 +364,10 @@ def _exact_rest(xc: Array, m: Array, axes: tuple[int, ...]) -> Array:
     chunk = EXACT_CHUNK
     if k == xc.ndim and xc.size > chunk and xc.size % chunk == 0:
         n = xc.size // chunk
-        parts = jax.lax.map(
-            lambda c: _exact_rest_block(c, m.reshape(1), (0,)), xc.reshape(n, chunk)
+        parts = _map_bits(
+            lambda c, mc: _exact_rest_block(c, mc, (0,)),
+            xc.reshape(n, chunk),
+            jnp.broadcast_to(m.reshape(1, 1), (n, 1)),
         )
         return (jnp.sum(parts) + (n - 1)).reshape(m.shape)
     return _map_rows(_exact_rest_block, xc, m, axes, m.shape)

@@ -25,6 +25,7 @@ from jaxact._src.arrays import (
     as_mask,
     call_jit,
     compute_dtype,
+    is_number,
     masked,
     public_jvp,
     single_axis,
@@ -444,6 +445,12 @@ def _entmax_apply(x: Array, alpha: Array, mask: Array | None, axis: int) -> Arra
     return jnp.moveaxis(_entmax(xm, am), -1, axis)
 
 
+def _entmax_apply_number(x: Array, alpha: Array, mask: Array | None, axis: int) -> Array:
+    """:func:`_entmax_apply` for a Python-number ``alpha`` (jit makes it a weakly typed
+    scalar; the eager reshape and host check of the general path cost ~150 us a call)."""
+    return _entmax_apply(x, jnp.reshape(alpha, (1,) * x.ndim), mask, axis)
+
+
 @declare(
     Facts(
         "entmax",
@@ -490,9 +497,15 @@ def entmax(
       Array([0.5, 0.5], dtype=float32)
     """
     xa = as_float_array("entmax", x)
-    aa = as_float_array("entmax", alpha, "alpha")
     ax = single_axis("entmax", axis, xa.ndim)
     mask = as_mask("entmax", where, xa.shape)
+    if is_number(alpha):  # the common call: checked here, shaped inside the program
+        if not alpha > 1:
+            raise ValueError(f"entmax: `alpha` must be > 1, got {alpha}")
+        if xa.shape[ax] == 0:
+            return xa
+        return call_jit(_entmax_apply_number, (xa, alpha, mask), (ax,))
+    aa = as_float_array("entmax", alpha, "alpha")
     rows = tuple(1 if i == ax else d for i, d in enumerate(xa.shape))
     if aa.ndim > xa.ndim:
         raise ValueError(f"entmax: `alpha` of shape {aa.shape} has more axes than `x`")
