@@ -143,6 +143,36 @@ def test_entmax_matches_an_independent_float64_reference(alpha):
     np.testing.assert_allclose(got32, want, atol=8 * float(np.finfo(np.float32).eps))
 
 
+@pytest.mark.parametrize(
+    "alphas",
+    [[1.1, 1.25, 1.5, 1.9, 2.0, 1.05], [1.1, 1.5, 2.0, 2.5, 3.0, 1.3]],
+    ids=["all-at-most-2-newton", "some-above-2-bisection"],
+)
+def test_entmax_with_an_alpha_array_matches_the_float64_reference(alphas):
+    """One alpha per row as an array (a learnable alpha): Newton's method when every alpha
+    is <= 2, bisection otherwise, both against the NumPy bisection."""
+    x = np.random.default_rng(7).normal(size=(6, 9)) * 2
+    a = np.array(alphas).reshape(6, 1)
+    want = np.stack([_entmax_float64(row, al) for row, al in zip(x, a[:, 0], strict=True)])
+    with jax.enable_x64(True):
+        got = np.asarray(jaxact.entmax(jnp.asarray(x), jnp.asarray(a)))
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    got32 = np.asarray(jaxact.entmax(jnp.asarray(x, jnp.float32), jnp.asarray(a, jnp.float32)))
+    np.testing.assert_allclose(got32, want, atol=8 * float(np.finfo(np.float32).eps))
+
+
+@pytest.mark.parametrize("how", [None, "newton", "bisect", 2])
+def test_entmax_threshold_methods_agree(how):
+    """Every way _entmax finds tau (per batch, Newton, bisection, the power 2 by
+    multiplications) gives alpha = 1.5 to float tolerance, on rows of 2000 entries."""
+    from jaxact._src.sparse import _entmax
+
+    x = np.random.default_rng(8).normal(size=(4, 2000)) * 3
+    want = np.stack([_entmax_float64(row, 1.5) for row in x])
+    got = _entmax(jnp.asarray(x, jnp.float32), jnp.full((4, 1), 1.5, jnp.float32), how)
+    np.testing.assert_allclose(np.asarray(got), want, atol=8 * float(np.finfo(np.float32).eps))
+
+
 def test_entmax_is_sparsemax_and_entmax15_at_their_alphas():
     x = jax.random.normal(jax.random.key(3), (5, 11)) * 3
     chex.assert_trees_all_close(jaxact.entmax(x, 2.0), jaxact.sparsemax(x), atol=3e-7)

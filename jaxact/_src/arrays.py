@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import jax
 import jax.numpy as jnp
@@ -104,7 +104,7 @@ def like_input(out: Array, dtype: Any, weak: bool) -> Array:
 FLOATS = frozenset(np.dtype(t) for t in (jnp.bfloat16, jnp.float16, jnp.float32, jnp.float64))
 
 
-def is_number(v: Any) -> bool:
+def is_number(v: Any) -> TypeGuard[int | float]:
     """A Python int or float (not bool): what jit takes as a weakly typed scalar."""
     return type(v) in (int, float)
 
@@ -119,7 +119,7 @@ def match_rank(arrays: Sequence[Array]) -> list[Array]:
 
 
 def call_jit(
-    fn: Callable[..., Any], arrays: Sequence[Array | None], static: tuple[Any, ...]
+    fn: Callable[..., Any], arrays: Sequence[Array | float | None], static: tuple[Any, ...]
 ) -> Any:
     """``fn(*arrays, *static)`` under ``jax.jit``, through one cached program per function,
     set of present optional arrays and static arguments, called with the present arrays
