@@ -195,7 +195,8 @@ def test_entmax_alpha_per_head_broadcasts_and_gets_per_head_gradients():
     alpha = jnp.array([1.2, 1.5, 2.0]).reshape(3, 1, 1)
     p = jaxact.entmax(scores, alpha)
     for h in range(3):
-        chex.assert_trees_all_close(p[:, h], jaxact.entmax(scores[:, h], float(alpha[h, 0, 0])))
+        one = jaxact.entmax(scores[:, h], float(alpha[h, 0, 0]))  # a scalar may bisect
+        chex.assert_trees_all_close(p[:, h], one, atol=3e-7)
     g = jax.grad(lambda a: jnp.sum(jnp.sin(jaxact.entmax(scores, a))))(alpha)
     assert g.shape == alpha.shape and bool(jnp.all(g != 0))
     with pytest.raises(ValueError, match="entmax: `alpha` of shape"):
