@@ -374,8 +374,8 @@ def entmax15_jvp(
 ENTMAX_ITERS = {32: 30, 64: 60}
 
 
-# How _entmax finds its threshold: per batch (None: Newton if every alpha <= 2, else bisection),
-# "newton" or "bisect", or an int k: bisection with the power 1 / (alpha - 1) = k known (a
+# How _entmax finds its threshold: per batch (None: Newton if every alpha <= 2, else
+# bisection), "bisect", or an int k: bisection with the power 1 / (alpha - 1) = k known (a
 # Python-number alpha such as 1.5 or 2), taken by multiplications.
 How = str | int | None
 
@@ -442,7 +442,7 @@ def _entmax_threshold(zs: Array, beta: Array, regular: Array, how: How = None) -
 
     if how is None:
         return jax.lax.cond(jnp.all((beta >= 1) | ~regular), newton, bisect)
-    return newton() if how == "newton" else bisect()
+    return bisect()
 
 
 def _entmax_jvp(how: How, primals: Any, tangents: Any) -> tuple[Array, Array]:
