@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -377,7 +377,7 @@ ENTMAX_ITERS = {32: 30, 64: 60}
 # How _entmax finds its threshold: per batch (None: Newton if every alpha <= 2, else
 # bisection), "bisect", or an int k: bisection with the power 1 / (alpha - 1) = k known (a
 # Python-number alpha such as 1.5 or 2), taken by multiplications.
-How = str | int | None
+How = Literal["bisect"] | int | None
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -394,19 +394,22 @@ def _entmax(x: Array, alpha: Array, how: How = None) -> Array:
     zs = z * (ac - 1)  # <= 0 in finite rows
     beta = 1 / (ac - 1)
     power = how if isinstance(how, int) else beta
-    tau = _entmax_threshold(zs, beta, jnp.isfinite(mx), how)
+    tau = _entmax_threshold(zs, beta, power, jnp.isfinite(mx), how)
     p = jnp.maximum(zs - tau, 0) ** power
     total = jnp.sum(p, axis=-1, keepdims=True)
     p = p / jnp.where(total == 0, 1, total)
     return _finish(p, z, mx, jnp.sum(p > 0, axis=-1, keepdims=True)).astype(x.dtype)
 
 
-def _entmax_threshold(zs: Array, beta: Array, regular: Array, how: How = None) -> Array:
+def _entmax_threshold(
+    zs: Array, beta: Array, power: Array | int, regular: Array, how: How = None
+) -> Array:
     """The root tau of f(tau) = sum max(zs - tau, 0)^beta - 1 (zs <= 0, max 0): f
     decreases from f(-1) >= 0 (the maximum alone gives 1) to f(0) = -1. For alpha <= 2
     (beta >= 1) f is convex: Newton's method from -1 climbs monotonically to the root
     (~6-10 passes over the row against bisection's 30 for float32, each with a power) and
     settles when a step no longer raises tau. Otherwise the bracket [-1, 0] is bisected.
+    ``power`` is beta, or the same as an int (``how``), for the bisection's powers.
     ``how`` (see :data:`How`) fixes the method; None takes Newton's for a batch whose
     alphas are all <= 2, else bisection (one ``lax.cond``). Returns a tau where the mass is
     still >= 1 (a nonempty support)."""
@@ -414,8 +417,6 @@ def _entmax_threshold(zs: Array, beta: Array, regular: Array, how: How = None) -
     start = _minus_one(regular, lambda: zs)
 
     def bisect() -> Array:
-        power = how if isinstance(how, int) else beta
-
         def halve(_: int, bounds: tuple[Array, Array]) -> tuple[Array, Array]:
             lo, hi = bounds
             mid = (lo + hi) / 2
@@ -497,7 +498,8 @@ def _how(alpha: float) -> How:
 
 def _entmax_apply_number(x: Array, alpha: Array, mask: Array | None, axis: int, how: How) -> Array:
     """:func:`_entmax_apply` for a Python-number ``alpha`` (jit makes it a weakly typed
-    scalar; the eager reshape and host check of the general path cost ~150 us a call)."""
+    scalar; the general path's eager conversion, reshape and host check of alpha cost ~55
+    us a call: float32[1024] 150 -> 95 us)."""
     return _entmax_apply(x, jnp.reshape(alpha, (1,) * x.ndim), mask, axis, how)
 
 
