@@ -34,6 +34,13 @@ QUICK_GELU_K = mp.mpf("1.702")  # CLIP's slope
 SELU_ALPHA = mp.mpf("1.6732632423543772848170429916717")  # Klambauer et al. 2017
 SELU_SCALE = mp.mpf("1.0507009873554804934193349852946")
 EXP_SHIFT = 64  # see kernels.exps: e^x = e^(x + 64) * e^-64 below -64
+# The float32 normal tail (kernels.NormalTail): Phi(-t) = phi(t) R(t), R the Mills ratio, by
+# Chebyshev interpolation of degree 12 in w = t - 0.75 over t in [0, 1.5] and in w = t - 2.25
+# over [1.5, 3] (of R(t) / sqrt(2 pi)), and of degree 10 in u = 1/t^2 over (0, 1/9] (of
+# t R(t) e^-11 / sqrt(2 pi), the e^-11 moving phi's exponent argument to 11 - t^2/2, exact for
+# t >= 3). All good to < 1e-9 relative; two pieces below 3 keep float32 Horner within ~1.5 ulp.
+NORMAL_TAIL_SPLIT = 3
+NORMAL_TAIL_SHIFT = 11
 
 
 def _sig(z: mp.mpf) -> mp.mpf:
@@ -60,6 +67,68 @@ def _root(f: Callable[[mp.mpf], mp.mpf], guess: float) -> tuple[float, list[floa
     at = float(np.float32(float(zero)))
     a = mp.taylor(f, mp.mpf(at), ROOT_DEGREE + 1)  # f(at + d) = sum a_k d^k
     return at, [float((k + 1) * a[k + 1]) for k in range(ROOT_DEGREE + 1)]
+
+
+def _mills(t: mp.mpf) -> mp.mpf:
+    """R(t) = Phi(-t) / phi(t)."""
+    return mp.ncdf(-t) / mp.npdf(t)
+
+
+def _interpolate(
+    f: Callable[[mp.mpf], mp.mpf], lo: mp.mpf, hi: mp.mpf, degree: int
+) -> list[mp.mpf]:
+    """Power-basis coefficients (constant first) of the Chebyshev interpolant of f on
+    [lo, hi] (at the degree + 1 Chebyshev nodes), all in mpmath."""
+    n = degree + 1
+    nodes = [mp.cos(mp.pi * (k + mp.mpf(1) / 2) / n) for k in range(n)]
+    values = [f((y + 1) / 2 * (hi - lo) + lo) for y in nodes]
+    half = mp.mpf(1) / 2
+    cheb = [
+        2 * mp.fsum(v * mp.cos(j * mp.pi * (k + half) / n) for k, v in enumerate(values)) / n
+        for j in range(n)
+    ]
+    cheb[0] /= 2
+    # T_j(y) in powers of y, y = (2 x - lo - hi) / (hi - lo), then summed in powers of x.
+    t_prev, t_cur = [mp.mpf(1)], [mp.mpf(0), mp.mpf(1)]
+    in_y = [cheb[0]] + [mp.mpf(0)] * degree
+    for j in range(1, n):
+        for i, c in enumerate(t_cur):
+            in_y[i] += cheb[j] * c
+        t_prev, t_cur = t_cur, [-c for c in t_prev] + [mp.mpf(0)] * 2
+        for i, c in enumerate([mp.mpf(0), *t_prev]):
+            t_cur[i] += 2 * c
+    a, b = 2 / (hi - lo), -(hi + lo) / (hi - lo)  # y = a x + b
+    out = [mp.mpf(0)] * n
+    for k, c in enumerate(in_y):  # c (a x + b)^k
+        for i in range(k + 1):
+            out[i] += c * mp.binomial(k, i) * a**i * b ** (k - i)
+    return out
+
+
+def _normal_tail() -> list[list[mp.mpf]]:
+    def piece(f: Callable[[mp.mpf], mp.mpf], lo: float, hi: float) -> list[mp.mpf]:
+        c = mp.mpf(lo + hi) / 2
+        return _interpolate(lambda w: f(w + c) / mp.sqrt(2 * mp.pi), lo - c, hi - c, 12)
+
+    def slope(t: mp.mpf) -> mp.mpf:
+        return t - _mills(t)
+
+    low, mid = piece(_mills, 0, 1.5), piece(_mills, 1.5, NORMAL_TAIL_SPLIT)
+    dlow, dmid = piece(slope, 0, 1.5), piece(slope, 1.5, NORMAL_TAIL_SPLIT)
+    scale = mp.exp(-NORMAL_TAIL_SHIFT) / mp.sqrt(2 * mp.pi)
+    far = _interpolate(
+        lambda u: scale * (1 if u == 0 else _mills(1 / mp.sqrt(u)) / mp.sqrt(u)),
+        mp.mpf(0),
+        mp.mpf(1) / NORMAL_TAIL_SPLIT**2,
+        10,
+    )
+    return [low, mid, far, dlow, dmid]
+
+
+def _split(c: mp.mpf) -> str:
+    """c as float32 head and tail, repr'd (head rounded to float32, tail the rest)."""
+    head = float(np.float32(float(c)))
+    return f"({head!r}, {float(c - mp.mpf(head))!r})"
 
 
 def render() -> str:
@@ -97,6 +166,35 @@ def render() -> str:
         "GAUSSIAN_TAIL_SERIES = ("
         + ", ".join(f"{float((-1) ** k * mp.fac2(2 * k - 1))!r}" for k in range(6, 0, -1))
         + ")",
+        "",
+    ]
+    low, mid, far, dlow, dmid = _normal_tail()
+    out += [
+        "# The float32 normal tail (kernels.NormalTail), Phi(-t) = phi(t) R(t): R(t) / sqrt(2 pi)",
+        "# in powers of t - 0.75 for t < 1.5 and of t - 2.25 for 1.5 <= t < 3, and",
+        f"# t R(t) e^-{NORMAL_TAIL_SHIFT} / sqrt(2 pi) in powers of 1/t^2 for t >= "
+        f"{NORMAL_TAIL_SPLIT}.",
+        f"NORMAL_TAIL_SPLIT = {float(NORMAL_TAIL_SPLIT)!r}",
+        f"NORMAL_TAIL_SHIFT = {float(NORMAL_TAIL_SHIFT)!r}",
+        "NORMAL_TAIL_LOW = (",
+        *(f"    {float(c)!r}," for c in low),
+        ")",
+        "NORMAL_TAIL_MID = (",
+        *(f"    {float(c)!r}," for c in mid),
+        ")",
+        "NORMAL_TAIL_FAR = (",
+        *(f"    {float(c)!r}," for c in far),
+        ")",
+        "# (t - R(t)) / sqrt(2 pi) on the same two pieces below 3: gelu's derivative without the",
+        "# cancellation of t - R(t) near its zero.",
+        "NORMAL_SLOPE_LOW = (",
+        *(f"    {float(c)!r}," for c in dlow),
+        ")",
+        "NORMAL_SLOPE_MID = (",
+        *(f"    {float(c)!r}," for c in dmid),
+        ")",
+        "# e^-11 / sqrt(2 pi) as float32 (head, tail): the density's factor beyond 3.",
+        f"NORMAL_PDF_FAR = {_split(mp.exp(-NORMAL_TAIL_SHIFT) / mp.sqrt(2 * mp.pi))}",
         "",
     ]
     for name, (f, guess) in ROOTS.items():

@@ -109,8 +109,9 @@ def swiglu(x: ArrayLike, axis: int = -1) -> Array:
 
 def _geglu_derivative(a: Array, b: Array, approximate: bool = True) -> tuple[Array, Array]:
     # The erf form's two partials from their own copies of b (b * an opaque 1, exact): XLA
-    # then fuses erfc's pieces into each partial's loop instead of materializing five
-    # input-sized arrays to share between the two. (The tanh form fuses better as is.)
+    # then fuses the normal tail's pieces (exp, polynomials) into each partial's loop instead
+    # of materializing input-sized arrays to share between the two. (The tanh form fuses
+    # better as is.)
     b_own = b if approximate else b * K.opaque(1.0, b)
     return gelu_value(b_own, approximate, fusible=False), K.xmul(a, gelu_derivative(b, approximate))
 

@@ -109,7 +109,7 @@ def _block_bwd(unit, chunks, res, dy):
     xr, dyr = part(x), part(dy)
     # Three views of h behind one barrier (no copies): the recomputed value and each partial
     # read their own, so XLA gives each its own loop instead of materializing the shared
-    # transcendentals (e^-b, erfc(b)) as chunk-sized arrays between them.
+    # transcendentals (e^-b, the normal tail's) as chunk-sized arrays between them.
     hr3 = lax.optimization_barrier(tuple([part(h) for h in hs] for _ in range(3)))
 
     def step(k: Array | int, carry: tuple) -> tuple:

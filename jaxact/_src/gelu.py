@@ -30,6 +30,8 @@ def gelu_derivative(x: Array, approximate: bool = True) -> Array:
         term = jnp.where(near, xs * dz * sg.b, 0)
         direct = jnp.where(sg.neg, (sg.a + term) * sg.sb, sg.a + term * sg.sb)
         return K.near_root(x, C.ROOT_GELU_TANH, direct)
+    if x.dtype == jnp.float32:
+        return K.near_root(x, C.ROOT_GELU_ERF, K.NormalTail(x).cdf_plus_x_pdf(x))
     cdf = 0.5 * lax.erfc(-x * C.INV_SQRT2)
     pdf = C.INV_SQRT_2PI * jnp.exp(-0.5 * jnp.square(xs))
     phi, series, scale = K.gaussian_tail(x)
@@ -51,6 +53,8 @@ def gelu_value(x: Array, approximate: bool = True, *, fusible: bool = True) -> A
             return K.x_sig_branch(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
         k1, k2 = K.opaque(C.GELU_K1, x), K.opaque(C.GELU_K2, x)
         return K.x_sig(x, x * (k1 + k2 * jnp.square(x)))
+    if x.dtype == jnp.float32:
+        return K.NormalTail(x).x_cdf(x)
     phi, series, scale = K.gaussian_tail(x)
     return jnp.where(
         x < K.GAUSSIAN_TAIL, -(phi * series) * scale, K.xmul(x, 0.5 * lax.erfc(-x * C.INV_SQRT2))
