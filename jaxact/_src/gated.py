@@ -244,9 +244,12 @@ def _clamped_swiglu_derivative(
     # torch.clamp's convention (GPT-OSS's reference code): the gradient passes at the bounds.
     g = jnp.minimum(b, limit)
     a_in = (a >= -limit) & (a <= limit)
-    d_a = jnp.where(a_in, K.x_sig_branch(g, alpha * g), 0)
+    lo = K.product_error(
+        alpha, g, value=False
+    )  # float32: alpha g's rounding, taken into e^(alpha g)
+    d_a = jnp.where(a_in, K.x_sig_branch(g, alpha * g, lo), 0)
     factor = jnp.clip(a, -limit, limit) + 1  # applied inside: its product may be normal
-    dg = K.swish_dx(g, alpha, factor)  # where swish_dx alone is flushed to zero
+    dg = K.swish_dx(g, alpha, factor, lo)  # where swish_dx alone is flushed to zero
     if alpha == QUICK_GELU_ALPHA:  # the zero of the derivative, as for quick_gelu
         dg = K.near_root(g, C.ROOT_QUICK_GELU, dg, factor)
     d_b = jnp.where(b <= limit, dg, 0)
@@ -290,7 +293,9 @@ def clamped_swiglu_pair(
     a, b = jnp.asarray(value), jnp.asarray(gate)
     g = jnp.minimum(b, limit)
     # the product before the sigmoid: g sigma(alpha g) alone is subnormal (flushed) for tiny g
-    return K.x_sig_branch((jnp.clip(a, -limit, limit) + 1) * g, alpha * g)
+    return K.x_sig_branch(
+        (jnp.clip(a, -limit, limit) + 1) * g, alpha * g, K.product_error(alpha, g)
+    )
 
 
 @declare(Facts("clamped_swiglu", kind="gated", reference="OpenAI 2025, gpt-oss"))

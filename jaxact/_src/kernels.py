@@ -13,9 +13,11 @@ Switch points are named below, each with where it comes from.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array, lax
 
 from jaxact._src import constants as C
@@ -26,9 +28,11 @@ EXP_SHIFT = 64.0
 # |x| below which e^x - 1 - x is summed by its Taylor series: 0.7^11/11! < float32 eps and
 # 0.7^19/19! < float64 eps, so 11 / 19 terms suffice; beyond it expm1(x) - x does not cancel.
 EXPM1_SERIES_MAX = 0.7
-# Half-width of the Taylor window about a zero of a derivative (constants.Root); degree 11
-# is good to ~2e-11 relative over it.
-ROOT_WINDOW = 0.25
+# Half-width of the Taylor window about a zero of a derivative (constants.Root); degree 15
+# is good to 3.2e-9 relative over it (tools/derive_constants.py). 0.45, not less: just past
+# a narrower window, silu's and quick_gelu's direct formulas are up to 5.6 ulps off (every
+# float32 input measured).
+ROOT_WINDOW = 0.45
 # |x| below which tanh uses -t/(2 + t), t = expm1(-2|x|): there 1 - 2 sigma(-2|x|) would
 # lose up to 2 bits (the subtraction from 1), and above it expm1's argument is below -1.1.
 TANH_SMALL = 0.55
@@ -117,7 +121,7 @@ class Sig:
         self.neg = neg
 
 
-def x_sig(x: Array, z: Array) -> Array:
+def x_sig(x: Array, z: Array, lo: Array | None = None) -> Array:
     """x sigma(z) for z of the sign of x (z = beta x with beta >= 0, or gelu's argument).
 
     Evaluated as x u / (u + e^(c - z)) with c = min(z, -EXP_SHIFT) + EXP_SHIFT <= 0,
@@ -126,6 +130,8 @@ def x_sig(x: Array, z: Array) -> Array:
     exactly), so e^-z never overflows and x sigma(z) stays normal where sigma(z) alone would
     not. The identity holds for any c, so autodiff through it sees x sigma(z). x = -inf
     (z = -inf) is first raised to the lowest finite number: its value is (-)0, the limit.
+    ``lo``: z's rounding error (see :func:`product_error`), applied as
+    sigma(z + lo) = sigma(z) (1 + lo sigma(-z)).
 
     Compare- and select-free (min, max, exp, mul, div), constants :func:`opaque`: XLA's CPU
     reduction kernel (ynn) fuses such a value into a following sum, where a select (or a
@@ -134,17 +140,61 @@ def x_sig(x: Array, z: Array) -> Array:
     shift = opaque(EXP_SHIFT, z)
     xf = jnp.maximum(x, opaque(float(jnp.finfo(x.dtype).min), x))
     u = jnp.exp(jnp.minimum(z, -shift) + shift)
-    return xf * u / (u + jnp.exp(jnp.minimum(shift, -z)))
+    w = jnp.exp(jnp.minimum(shift, -z))
+    if lo is None:
+        return xf * u / (u + w)
+    r = opaque(1.0, z) / (u + w)
+    return (xf * u) * (r + r * (lo * (w * r)))  # r's correction is finite where x is not
 
 
-def x_sig_branch(x: Array, z: Array) -> Array:
+def _exp_lo(m: Array, neg: Array, lo: Array | None) -> Array:
+    """m = e^(-|z|) (or its scaled part) as e^(-|z + lo|) to first order in lo."""
+    return m if lo is None else m + m * jnp.where(neg, lo, -lo)
+
+
+def x_sig_branch(x: Array, z: Array, lo: Array | None = None) -> Array:
     """:func:`x_sig` by branches (one exp, a select), for derivatives: sigma(z) is
     1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's e^-|z| scaled (see
-    :func:`exps`)."""
+    :func:`exps`); ``lo`` as in :func:`x_sig`."""
     neg = z < 0
     m, s = exps(neg_abs(z))
+    m = _exp_lo(m, neg, lo)
     one_e = 1 + m * s
     return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
+
+
+# |x| beyond which product_error is 0: e^(-1.5 * 60) is below float32's subnormals.
+PRODUCT_ERROR_CLIP = 60.0
+# Adding and subtracting 1.5 * 2^17 rounds |x| <= 2^16 to a multiple of 2^-6.
+PRODUCT_ERROR_GRID = 1.5 * 2.0**17
+
+
+def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
+    """k x - fl(k x) for a Python float k (the exact decimal) and float32 x, fl(k x) being
+    float32(k) * x as XLA rounds it; None for other dtypes.
+
+    For an exponent's argument z = k x: e^z with z rounded is |z| ulps off, e^z (1 + lo) is
+    not. x (clipped to +-PRODUCT_ERROR_CLIP: no overflow; beyond, e^z is 0 or the
+    correction irrelevant for k >= 1.5) is split as xh + xl with xh = (x + G) - G a
+    multiple of 2^-6 (12 bits) and |xl| <= 2^-7, and k = kh + kl with kh of 8 bits: kh xh
+    is exact, and so is kh xl for |x| >= 1 (below, its rounding is far under float32's
+    eps relative to e^z), kh xh - fl(k x) is exact (Sterbenz), kl x is 2^-8 of the whole.
+    Additions and multiplications only, no product whose rounding the splitting relies on
+    (so FMA contraction cannot change it), every constant :func:`opaque`: XLA's CPU
+    reduction kernel fuses it into a following sum like the value it corrects. For a
+    derivative (``value=False``) the constants are plain: barrier-hidden ones equal to the
+    value's would be merged with them, and the shared broadcasts materialized."""
+    if x.dtype != jnp.float32:
+        return None
+    kf = float(np.float32(k))
+    kh = float(np.round(kf * 128) / 128)  # 1.702 -> 218/128: 8 significant bits
+    op = functools.partial(opaque, like=x) if value else float
+    xc = jnp.clip(x, op(-PRODUCT_ERROR_CLIP), op(PRODUCT_ERROR_CLIP))
+    g = op(PRODUCT_ERROR_GRID)
+    xh = (xc + g) - g
+    head = op(kh)
+    lo = ((head * xh - op(kf) * xc) + head * (xc - xh)) + op(k - kh) * xc
+    return lax.stop_gradient(lo)
 
 
 def near_root(x: Array, root: C.Root, direct: Array, factor: Array | None = None) -> Array:
@@ -221,22 +271,34 @@ def sqrt_x2_b(x: Array, b: Array) -> Array:
     return jnp.where(big, abs_(xb) * jnp.sqrt(1 + b / jnp.square(xb)), jnp.sqrt(xs * xs + b))
 
 
-def swish_dx(x: Array, beta: Array | float, factor: Array | None = None) -> Array:
+def swish_dx(
+    x: Array, beta: Array | float, factor: Array | None = None, lo: Array | None = None
+) -> Array:
     """d/dx [x sigma(beta x)] = sigma(z) + z sigma'(z), z = beta x, with the Taylor window at
     its zero (z = -1.278) for float32; times ``factor`` if given, applied before the e^-64
-    scale (``factor * swish_dx`` can be normal where ``swish_dx`` alone is flushed)."""
+    scale (``factor * swish_dx`` can be normal where ``swish_dx`` alone is flushed). ``lo``:
+    z's rounding error (:func:`product_error`), taken into e^-|z| and z."""
     # sigma(z) + z sigma'(z) with z = beta x, over one divide: with e = e^-|z| (split as
     # m * s, see ``exps``) it is (1 + e + z e) / (1 + e)^2 for z >= 0 (no cancellation) and
     # e (1 + z + e) / (1 + e)^2 for z < 0, where 1 + z is exact on [-2, -1/2] so the only
     # rounding near the zero at z = -1.278 is e's (the window below handles the rest).
+    # With lo (z's rounding error), z + lo for z: on the left e (1 + z + e) becomes
+    # m (1 + lo) ((1 + z) + lo + e) = m ((1 + z) + (e + lo (2 + z))) to first order, one
+    # rounding fewer than correcting m and the sum apart.
     z = beta * x
     neg = z < 0
     m, s = exps(jnp.where(neg, z, -z))
     e = m * s
-    num = jnp.where(neg, xmul((1 + z) + e, m), (1 + e) + xmul(z, e))
+    if lo is None:
+        left, right, e_lo = (1 + z) + e, (1 + e) + xmul(z, e), e
+    else:
+        e_lo = _exp_lo(e, neg, lo)
+        left, right = (1 + z) + (e + lo * (2 + z)), (1 + e_lo) + xmul(z + lo, e_lo)
+    num = jnp.where(neg, xmul(left, m), right)
     if factor is not None:
         num = factor * num
-    direct = num / jnp.square(1 + e) * jnp.where(neg, s, jnp.ones_like(s))
+    # (1 + e)^2 as 1 + e (2 + e): one rounding of the sum, not the square of a rounded 1 + e
+    direct = num / (1 + e_lo * (2 + e_lo)) * jnp.where(neg, s, jnp.ones_like(s))
     return near_root(z, C.ROOT_SILU, direct, factor)
 
 

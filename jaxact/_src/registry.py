@@ -86,7 +86,6 @@ _SILU_ORACLES: dict[str, Any] = {
     "truth_derivative": _silu_d,
     "mp": lambda m, x: x / (1 + m.exp(-x)),
 }
-_QUICK_GELU_BOUNDS: dict[str, Any] = {"f32_bounds": (80.0, 75.0), "bound_note": _TAIL_NOTE}
 
 REGISTRY: tuple[Spec, ...] = (
     # ---------------------------------------------------------------- sigmoid family
@@ -126,7 +125,6 @@ REGISTRY: tuple[Spec, ...] = (
         truth=_qg_v,
         truth_derivative=_qg_d,
         mp=lambda m, x: x / (1 + m.exp(-m.mpf("1.702") * x)),
-        **_QUICK_GELU_BOUNDS,
     ),
     Spec(
         name="mish",
@@ -426,7 +424,6 @@ REGISTRY: tuple[Spec, ...] = (
         truth=lambda x: _clamped_swiglu_slice(x)[0],
         truth_derivative=lambda x: _clamped_swiglu_slice(x)[1],
         slice_kinks=(7.0,),
-        **_QUICK_GELU_BOUNDS,
         mp=lambda m, x: 2 * min(x, 7) / (1 + m.exp(-m.mpf("1.702") * min(x, 7))),
     ),
     Spec(

@@ -121,8 +121,8 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
 
 
 def _swish_value(x: Array, beta: Array | float) -> Array:
-    if isinstance(beta, float):  # quick_gelu's 1.702 (see kernels.opaque)
-        return K.x_sig(x, K.opaque(beta, x) * x)
+    if isinstance(beta, float):  # quick_gelu's 1.702 (see kernels.opaque), float32's argument
+        return K.x_sig(x, K.opaque(beta, x) * x, K.product_error(beta, x))  # error taken in
     # x sigma(beta x) = s x' sigma(|beta| x') with x' = s x, s = sign(beta) (1 at 0): x_sig
     # wants its two arguments of one sign. (Scalar beta: s is computed once, outside the loop.)
     s = jnp.where(beta < 0, -1.0, 1.0).astype(x.dtype)
@@ -173,7 +173,9 @@ swish = silu
 
 def _quick_gelu_derivative(x: Array) -> Array:
     # Its own zero (x = -0.7512) in x: 1.702 x is rounded, so silu's anchor in z would not do.
-    return K.near_root(x, C.ROOT_QUICK_GELU, K.swish_dx(x, 1.702))
+    return K.near_root(
+        x, C.ROOT_QUICK_GELU, K.swish_dx(x, 1.702, lo=K.product_error(1.702, x, value=False))
+    )
 
 
 @activation(derivative=_quick_gelu_derivative, reference="Radford et al. 2021 (CLIP)")
