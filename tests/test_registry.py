@@ -57,10 +57,9 @@ def test_check_activation(spec: Spec):
 
 # Entries whose float32 error exceeds the default 4 ulps, with their declared bounds and
 # reasons (Spec.bound_note): gelu's (tanh form) left tail (the exponent's argument rounded to
-# float32), xielu (the zeros of its value and derivative).
+# float32), and geglu's gate, which is that gelu.
 BEYOND_DEFAULT_F32 = {
     "gelu",
-    "xielu",
     "geglu",
 }
 
@@ -75,6 +74,13 @@ def test_check_activation_with_default_arguments(spec: Spec):
     kw = spec.verifier_kwargs()
     for key in ("truth", "truth_derivative", "bounds", "derivative_abs", "derivative"):
         del kw[key]
+    if spec.name == "xielu":
+        # Its parameters as the float32 values a float32 call computes with: the float64
+        # truth at decimal 0.8 has its zeros elsewhere (by ~1e-8), and there the two
+        # functions differ by ~1e8 float32 ulps, which no float32 evaluation could match.
+        kw["params"] = {
+            k: np.float32(v) for k, v in {"alpha_p": 0.8, "alpha_n": 0.8, "beta": 0.5}.items()
+        }
     if spec.name in BEYOND_DEFAULT_F32:
         assert spec.f32_bounds != (4.0, 4.0)
         kw["bounds"] = {"float32": spec.f32_bounds}

@@ -48,6 +48,16 @@ def _sig(z: mp.mpf) -> mp.mpf:
     return 1 / (1 + mp.exp(-z))
 
 
+# xielu's default parameters as the float32 values a call computes with (alpha = 0.8 rounded).
+XIELU_ALPHA = mp.mpf(float(np.float32(0.8)))
+XIELU_BETA = mp.mpf("0.5")
+
+
+def _xielu_left(x: mp.mpf) -> mp.mpf:
+    """xielu for x <= 0 at its default parameters."""
+    return XIELU_ALPHA * (mp.exp(x) - 1 - x) + XIELU_BETA * x
+
+
 # The functions whose derivative has a simple zero where every direct float32 formula
 # cancels; the window polynomial is the Taylor expansion of f' at the float32 point nearest
 # that zero (found from a float64 guess by mpmath's findroot).
@@ -60,6 +70,7 @@ ROOTS: dict[str, tuple[Callable[[mp.mpf], mp.mpf], float]] = {
     ),
     "GELU_ERF": (lambda x: x * mp.ncdf(x), -0.75),
     "QUICK_GELU": (lambda x: x * _sig(QUICK_GELU_K * x), -0.75),
+    "XIELU": (lambda x: _xielu_left(x), -0.98),
 }
 
 
@@ -68,6 +79,12 @@ def _root(f: Callable[[mp.mpf], mp.mpf], guess: float) -> tuple[float, list[floa
     at = float(np.float32(float(zero)))
     a = mp.taylor(f, mp.mpf(at), ROOT_DEGREE + 1)  # f(at + d) = sum a_k d^k
     return at, [float((k + 1) * a[k + 1]) for k in range(ROOT_DEGREE + 1)]
+
+
+def _zero(f: Callable[[mp.mpf], mp.mpf], guess: float) -> tuple[float, list[float]]:
+    """The float32 point next to a simple zero of f, and f's Taylor coefficients there."""
+    at = float(np.float32(float(mp.findroot(f, guess))))
+    return at, [float(c) for c in mp.taylor(f, mp.mpf(at), ROOT_DEGREE)]
 
 
 def _mills(t: mp.mpf) -> mp.mpf:
@@ -206,6 +223,17 @@ def render() -> str:
         out.extend(f"        {c!r}," for c in coefs)
         out.append("    ),")
         out.append(")")
+    at, coefs = _zero(_xielu_left, -2.43)
+    out.append(
+        "# xielu's value near its zero at the default parameters (Taylor coefficients of f)."
+    )
+    out.append("ZERO_XIELU = Root(")
+    out.append(f"    {at!r},")
+    out.append("    (")
+    out.extend(f"        {c!r}," for c in coefs)
+    out.append("    ),")
+    out.append(")")
+    out.append(f"XIELU_ALPHA = {float(XIELU_ALPHA)!r}")
     t = mp.taylor(lambda x: x - mp.tanh(x), 0, 2 * TANH_SHRINK_TERMS + 1)
     out.append("# x - tanh(x) = sum_k c_k x^(2k+3), k = 0, 1, ...")
     out.append("TANH_SHRINK_SERIES = (")

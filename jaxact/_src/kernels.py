@@ -197,7 +197,13 @@ def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
     return lax.stop_gradient(lo)
 
 
-def near_root(x: Array, root: C.Root, direct: Array, factor: Array | None = None) -> Array:
+def near_root(
+    x: Array,
+    root: C.Root,
+    direct: Array,
+    factor: Array | None = None,
+    window: float = ROOT_WINDOW,
+) -> Array:
     """``direct``, or the Taylor polynomial at ``root`` (times ``factor``, if given) for
     float32 inputs near it.
 
@@ -207,7 +213,7 @@ def near_root(x: Array, root: C.Root, direct: Array, factor: Array | None = None
     if not is_f32(x):
         return direct
     d = x - root.at
-    near = abs_(d) < ROOT_WINDOW
+    near = abs_(d) < window
     ds = jnp.where(near, d, 0)
     acc = jnp.zeros_like(ds)
     for c in reversed(root.coefs[1:]):
