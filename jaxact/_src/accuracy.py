@@ -3,7 +3,8 @@ and a wide float32 sample. The one place where ulps are computed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["UlpStats", "all_finite", "f32_samples", "measure", "native", "ulp_error"]
+__all__ = [
+    "UlpStats",
+    "all_finite",
+    "f32_range",
+    "f32_samples",
+    "measure",
+    "measure_f32_range",
+    "native",
+    "ulp_error",
+]
 
 
 def ulp_error(actual: Any, reference: Any, dtype: Any) -> np.ndarray:
@@ -193,3 +203,44 @@ def _closer(
     with np.errstate(invalid="ignore"):
         use_ftz = flush & (dist(ref_ftz) < dist(ref))
     return np.where(use_ftz, ref_ftz, ref)
+
+
+def f32_range(
+    lo: float, hi: float, sign: float = 1.0, chunk: int = 1 << 22
+) -> Iterator[np.ndarray]:
+    """Every float32 of magnitude in [lo, hi) (0 < lo < hi, both float32-rounded), of the sign
+    of ``sign``, in ascending order of magnitude, ``chunk`` at a time."""
+    b0 = int(np.array(lo, np.float32).view(np.uint32))
+    b1 = int(np.array(hi, np.float32).view(np.uint32))
+    for start in range(b0, b1, chunk):
+        mags = np.arange(start, min(start + chunk, b1), dtype=np.uint32).view(np.float32)
+        yield (np.float32(sign) * mags).astype(np.float32)
+
+
+def measure_f32_range(
+    fn: Callable[[jax.Array], jax.Array],
+    truth_value: Callable[[jax.Array], jax.Array],
+    truth_derivative: Callable[[jax.Array], jax.Array],
+    lo: float,
+    hi: float,
+    sign: float = 1.0,
+) -> tuple[UlpStats, UlpStats]:
+    """:func:`measure` over *every* float32 input of magnitude in [lo, hi) and the sign of
+    ``sign`` (2^23 per binade): the worst value and derivative errors, as UlpStats."""
+    f = jax.jit(fn)
+    g = jax.jit(jax.grad(lambda v: jnp.sum(fn(v))))
+    worst: list[UlpStats] = []
+    bad = [0, 0]
+    for x in f32_range(lo, hi, sign):
+        xj = jnp.asarray(x)
+        computed = (np.asarray(f(xj), np.float32), np.asarray(g(xj), np.float32))
+        stats = measure(fn, truth_value, truth_derivative, x, computed=computed)
+        for i, st in enumerate(stats):
+            assert st is not None
+            bad[i] += st.bad
+            if len(worst) <= i:
+                worst.append(st)
+            elif st.max_ulp > worst[i].max_ulp:
+                worst[i] = st
+    value, derivative = (dataclasses.replace(w, bad=b) for w, b in zip(worst, bad, strict=True))
+    return value, derivative

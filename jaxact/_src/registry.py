@@ -84,10 +84,26 @@ _LOG_SIGMOID_ORACLES: dict[str, Any] = {
     "truth_derivative": lambda x: expit(-x),
     "mp": lambda m, x: -m.log1p(m.exp(-x)),
 }
+# Bounds set from every float32 input (tools/exhaustive_f32.py, |x| in [1e-4, 64)): where a
+# formula rounds ~6 times, a result just above a power of two counts each rounding as up to
+# a whole ulp, and a handful of inputs land just past 4.
 _SILU_ORACLES: dict[str, Any] = {
     "truth": _silu_v,
     "truth_derivative": _silu_d,
+    "f32_bounds": (4.0, 4.5),
+    "bound_note": (
+        "float32 derivative: 4.10 ulps at 2 inputs near x = -0.536 (every float32 input "
+        "scanned); e(1 + x + e) / (1 + e (2 + e)) rounds 6 times"
+    ),
     "mp": lambda m, x: x / (1 + m.exp(-x)),
+}
+
+_QUICK_GELU_BOUNDS: dict[str, Any] = {
+    "f32_bounds": (4.0, 4.5),
+    "bound_note": (
+        "float32 derivative: 4.004 ulps at x = -3.858 (every float32 input scanned; 2 above "
+        "3.9): silu's formula, with the rounding error of 1.702 x taken in"
+    ),
 }
 
 REGISTRY: tuple[Spec, ...] = (
@@ -128,6 +144,7 @@ REGISTRY: tuple[Spec, ...] = (
         truth=_qg_v,
         truth_derivative=_qg_d,
         mp=lambda m, x: x / (1 + m.exp(-m.mpf("1.702") * x)),
+        **_QUICK_GELU_BOUNDS,
     ),
     Spec(
         name="mish",
@@ -136,6 +153,13 @@ REGISTRY: tuple[Spec, ...] = (
         truth=lambda x: _mish(x)[0],
         truth_derivative=lambda x: _mish(x)[1],
         mp=lambda m, x: x * m.tanh(m.log1p(m.exp(x))),
+        f32_bounds=(5.0, 6.5),
+        bound_note=(
+            "float32: value 4.70 ulps at x = -6.78, derivative 6.27 at -0.590 (every float32 "
+            "input scanned): its e^x forms round ~12 times. Measured and left out: moving the "
+            "switch between its two derivative forms (-0.45 ... -0.15) or a Taylor window of "
+            "half-width 0.9 at its zero leaves 5.4-6.4"
+        ),
     ),
     Spec(
         name="gelu",
@@ -278,6 +302,12 @@ REGISTRY: tuple[Spec, ...] = (
         truth=jnp.tanh,
         truth_derivative=lambda x: 4 * expit(2 * x) * expit(-2 * x),
         mp=lambda m, x: m.tanh(x),
+        f32_bounds=(5.0, 4.0),
+        bound_note=(
+            "float32 value: XLA's tanh (jax.nn.tanh's too), 4.90 ulps at most (x = +-5.126, every "
+            "float32 input scanned); jaxact's own tanh kernel (kernels.tanh, <= 2 ulps) costs "
+            "54% more time"
+        ),
     ),
     Spec(
         name="tanh_shrink",
@@ -305,6 +335,11 @@ REGISTRY: tuple[Spec, ...] = (
         truth=lambda x: _squareplus(x)[0],
         truth_derivative=lambda x: _squareplus(x)[1],
         mp=lambda m, x: (x + m.sqrt(x * x + 4)) / 2,
+        f32_bounds=(4.0, 4.5),
+        bound_note=(
+            "float32 derivative: 4.46 ulps at x = -64.05 (every float32 input scanned): "
+            "b / (2r (r - x)) carries the rounding of r = sqrt(x^2 + b) twice"
+        ),
     ),
     # ---------------------------------------------------------------- sparse
     Spec(
@@ -422,6 +457,7 @@ REGISTRY: tuple[Spec, ...] = (
         truth_derivative=lambda x: _clamped_swiglu_slice(x)[1],
         slice_kinks=(7.0,),
         mp=lambda m, x: 2 * min(x, 7) / (1 + m.exp(-m.mpf("1.702") * min(x, 7))),
+        **_QUICK_GELU_BOUNDS,
     ),
     Spec(
         name="softmax",

@@ -139,7 +139,7 @@ def _squareplus_derivative(x: Array, b: Array) -> tuple[Array, Array]:
     # x > 1: (1 + x/r)/2, with x/r = 1/sqrt(1 + b/x^2) (1 at x = inf).
     # x < -1: (r + x)/(2r) = b/(2r(r - x)), no cancellation; between, (1 + x/r)/2.
     dpos = (1 + 1 / jnp.sqrt(1 + b / jnp.square(xp))) / 2
-    dneg = jnp.where(x >= -1, (1 + x / r) / 2, (b / (2 * r)) / (r - x))
+    dneg = jnp.where(x >= -1, (1 + x / r) / 2, b / ((2 * r) * (r - x)))
     # Far left it is b / (4x^2), formed as a square so no intermediate leaves the range.
     far = x < SQUAREPLUS_FAR
     dfar = jnp.square(0.5 * jnp.sqrt(b) / jnp.where(far, x, -1))
