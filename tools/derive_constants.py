@@ -126,7 +126,7 @@ def _interpolate(
 def _normal_tail() -> list[list[mp.mpf]]:
     def piece(f: Callable[[mp.mpf], mp.mpf], lo: float, hi: float) -> list[mp.mpf]:
         c = mp.mpf(lo + hi) / 2
-        return _interpolate(lambda w: f(w + c) / mp.sqrt(2 * mp.pi), lo - c, hi - c, 12)
+        return _interpolate(lambda w: f(w + c) / mp.sqrt(2 * mp.pi), lo - c, hi - c, 10)
 
     def slope(t: mp.mpf) -> mp.mpf:
         return t - _mills(t)

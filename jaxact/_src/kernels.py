@@ -374,7 +374,14 @@ class NormalTail:
         self.c_far = horner(C.NORMAL_TAIL_FAR, 1 / (tf * tf))  # c t R(t), t >= 3
 
     def _piece(self, low: tuple[float, ...], mid: tuple[float, ...]) -> Array:
-        return jnp.where(self.low, horner(low, self.t - 0.75), horner(mid, self.t - 2.25))
+        """The polynomial of t's piece below 3 (``low`` below 1.5, about 0.75; ``mid``
+        about 2.25): one Horner loop whose coefficients are selected per element (a
+        third fewer operations than evaluating both)."""
+        w = self.t - jnp.where(self.low, 0.75, 2.25)
+        acc = jnp.zeros_like(w)
+        for a, b in reversed(list(zip(low[1:], mid[1:], strict=True))):
+            acc = (acc + jnp.where(self.low, a, b)) * w
+        return acc + jnp.where(self.low, low[0], mid[0])
 
     def x_cdf(self, x: Array) -> Array:
         """x Phi(x) (gelu, erf form)."""
