@@ -163,10 +163,21 @@ def x_sig_branch(x: Array, z: Array, lo: Array | None = None) -> Array:
     return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
 
 
+# Adding and subtracting 1.5 * 2^17 rounds |x| <= 2^16 to a multiple of 2^-6.
+SPLIT_GRID = 1.5 * 2.0**17
 # |x| beyond which product_error is 0: e^(-1.5 * 60) is below float32's subnormals.
 PRODUCT_ERROR_CLIP = 60.0
-# Adding and subtracting 1.5 * 2^17 rounds |x| <= 2^16 to a multiple of 2^-6.
-PRODUCT_ERROR_GRID = 1.5 * 2.0**17
+
+
+def split_head(x: Array, *, value: bool = True) -> Array:
+    """The head of an error-free split x = h + l for float32 |x| < 64: h = (x + G) - G is x
+    rounded to a multiple of 2^-6 (at most 12 significant bits) and |l| <= 2^-7, so h h and
+    h times any 12-bit number are exact products. Additions only, so no FMA contraction
+    can change it. G = 1.5 * 2^17 is :func:`opaque` (XLA folds (x + c) - c to x for a
+    visible constant c); a derivative (``value=False``) adds -G first, so that its barrier
+    is not merged with a value's (see :func:`product_error`). No gradient."""
+    g = opaque(SPLIT_GRID if value else -SPLIT_GRID, x)
+    return lax.stop_gradient((x + g) - g)
 
 
 def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
@@ -175,12 +186,11 @@ def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
 
     For an exponent's argument z = k x: e^z with z rounded is |z| ulps off, e^z (1 + lo) is
     not. x (clipped to +-PRODUCT_ERROR_CLIP: no overflow; beyond, e^z is 0 or the
-    correction irrelevant for k >= 1.5) is split as xh + xl with xh = (x + G) - G a
-    multiple of 2^-6 (12 bits) and |xl| <= 2^-7, and k = kh + kl with kh of 8 bits: kh xh
+    correction irrelevant for k >= 1.5) is split as xh + xl (:func:`split_head`: xh of 12
+    bits, |xl| <= 2^-7) and k = kh + kl with kh of 8 bits: kh xh
     is exact, and so is kh xl for |x| >= 1 (below, its rounding is far under float32's
     eps relative to e^z), kh xh - fl(k x) is exact (Sterbenz), kl x is 2^-8 of the whole.
-    Additions and multiplications only, no product whose rounding the splitting relies on
-    (so FMA contraction cannot change it), every constant :func:`opaque`: XLA's CPU
+    The split is :func:`split_head`'s; every constant :func:`opaque`: XLA's CPU
     reduction kernel fuses it into a following sum like the value it corrects. For a
     derivative (``value=False``) the constants are plain: barrier-hidden ones equal to the
     value's would be merged with them, and the shared broadcasts materialized."""
@@ -190,11 +200,18 @@ def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
     kh = float(np.round(kf * 128) / 128)  # 1.702 -> 218/128: 8 significant bits
     op = functools.partial(opaque, like=x) if value else float
     xc = jnp.clip(x, op(-PRODUCT_ERROR_CLIP), op(PRODUCT_ERROR_CLIP))
-    g = op(PRODUCT_ERROR_GRID)
-    xh = (xc + g) - g
+    xh = split_head(xc, value=value)
     head = op(kh)
     lo = ((head * xh - op(kf) * xc) + head * (xc - xh)) + op(k - kh) * xc
     return lax.stop_gradient(lo)
+
+
+def horner(coefs: tuple[float, ...], w: Array) -> Array:
+    """sum coefs[k] w^k (constant first), by Horner's rule."""
+    acc = jnp.zeros_like(w)
+    for c in reversed(coefs[1:]):
+        acc = (acc + c) * w
+    return acc + coefs[0]
 
 
 def near_root(
@@ -214,11 +231,7 @@ def near_root(
         return direct
     d = x - root.at
     near = abs_(d) < window
-    ds = jnp.where(near, d, 0)
-    acc = jnp.zeros_like(ds)
-    for c in reversed(root.coefs[1:]):
-        acc = (acc + c) * ds
-    poly = acc + root.coefs[0]
+    poly = horner(root.coefs, jnp.where(near, d, 0))
     return jnp.where(near, poly if factor is None else factor * poly, direct)
 
 
@@ -331,29 +344,13 @@ GAUSSIAN_TAIL = -10.0
 GAUSSIAN_TAIL_CLIP = -60.0
 
 
-def split_head(x: Array) -> Array:
-    """float32 x with its 12 low mantissa bits cleared: the head of an exact split x = h + l,
-    h and l of 12 bits each, so h * h, h * l and l * l are exact products (bit masking:
-    no arithmetic that FMA contraction or reassociation could change). No gradient."""
-    bits = lax.bitcast_convert_type(lax.stop_gradient(x), jnp.uint32)
-    return lax.bitcast_convert_type(bits & jnp.uint32(0xFFFFF000), jnp.float32)
-
-
-def horner(coefs: tuple[float, ...], w: Array) -> Array:
-    """sum coefs[k] w^k (constant first), by Horner's rule."""
-    acc = jnp.zeros_like(w)
-    for c in reversed(coefs[1:]):
-        acc = (acc + c) * w
-    return acc + coefs[0]
-
-
 class NormalTail:
     """Phi(-t) = phi(t) R(t) (R the Mills ratio) for t = |x| in float32, and gelu's (erf
     form) value x Phi(x) and derivative Phi(x) + x phi(x), each to < 4 ulps (checked over
     every float32 input in [-16, -1e-4] and [1e-4, 16]).
 
     phi(t) = c e^(k - t^2/2) with k = 0 below NORMAL_TAIL_SPLIT (3) and 11 above, so that
-    k - t^2/2 is exact once t^2 is; t^2 = s + es exactly (a bit-masked split), and
+    k - t^2/2 is exact once t^2 is; t^2 = s + es exactly (:func:`split_head`), and
     e^(k - (s + es)/2) = e^(k - s/2) (1 - es/2) to float32 precision: no |t^2/2| ulps from
     a rounded argument (XLA's float32 erfc loses up to ~110 ulps in this tail). The rest are
     polynomials from ``constants``: c R(t) (NORMAL_TAIL_LOW / _MID below 1.5 / 3, and
@@ -364,7 +361,7 @@ class NormalTail:
 
     def __init__(self, x: Array) -> None:
         t = jnp.minimum(abs_(x), 60.0)
-        head = split_head(t)
+        head = split_head(t, value=False)  # no sum-fused value here (it has selects)
         s = t * t
         es = lax.stop_gradient((head * head - s) + (t - head) * (t + head))
         self.t, self.low, self.near = t, t < 1.5, t < C.NORMAL_TAIL_SPLIT
