@@ -124,3 +124,27 @@ def test_constants_are_what_the_script_derives():
         timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("value", [True, False], ids=["value", "derivative"])
+def test_split_head_is_on_its_grid_under_jit(value):
+    """XLA folds (x + c) - c to x for a visible constant c: the split's constant must stay
+    hidden, or the head is x itself and the 'exact' products are rounded."""
+    x = jnp.asarray(f32_samples(20_000, seed=3)).clip(-63.0, 63.0)
+    head = np.asarray(jax.jit(lambda v: K.split_head(v, value=value))(x), np.float64)
+    x64 = np.asarray(x, np.float64)
+    assert np.all(head * 64 == np.round(head * 64))  # a multiple of 2^-6: <= 12 bits here
+    assert np.all(np.abs(x64 - head) <= 2.0**-7)
+
+
+@pytest.mark.parametrize("value", [True, False], ids=["value", "derivative"])
+def test_product_error_is_the_rounding_of_k_x(value):
+    """lo = 1.702 x - fl(float32(1.702) x), against float64 (which holds both exactly enough)."""
+    x = np.concatenate([f32_samples(20_000, seed=4), np.linspace(-60, 60, 20_001)])
+    x = x[np.abs(x) <= 60].astype(np.float32)
+    lo = np.asarray(jax.jit(lambda v: K.product_error(1.702, v, value=value))(jnp.asarray(x)))
+    z = (np.float32(1.702) * x).astype(np.float64)  # float32 product, rounded once
+    want = 1.702 * x.astype(np.float64) - z
+    # e^(z + lo) needs lo to ~2^-26 absolute; the split leaves ~2^-32 relative to z
+    assert np.max(np.abs(lo - want)) <= 2.0**-26
+    assert np.max(np.abs(want)) > 1e-6  # the errors are real: up to ~|z| 2^-24
