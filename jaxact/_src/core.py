@@ -392,8 +392,6 @@ def activation(
     static_names = list(static_argnames)
     names = [n for n in sig.parameters if n not in static_names]
     nparams = len(names) - 1
-    params = [sig.parameters[n] for n in names[1:]]
-    defaults = tuple(p.default for p in params)
 
     @functools.cache
     def compiled(static: tuple[tuple[str, Any], ...]) -> tuple[Callable[..., Array], ...]:
@@ -409,12 +407,6 @@ def activation(
         def value(x: Array, *params: Array) -> Array:
             return core(*match_rank([x, *params]))
 
-        # The one-argument call at Python-number defaults: the defaults are constants of the
-        # program, not arguments jit converts to arrays on every call (~4-10 us eagerly).
-        @jax.jit
-        def value_at_defaults(x: Array) -> Array:
-            return core(*match_rank([x, *(jnp.asarray(d) for d in defaults)]))
-
         @jax.jit
         def deriv(x_: Array, *params_: Array) -> Array:
             x, *params = match_rank([x_, *params_])
@@ -426,7 +418,7 @@ def activation(
                 dx = dx.materialize(cd)
             return like_input(jnp.broadcast_to(dx, shape), x.dtype, is_weak(x, *params))
 
-        return value, deriv, value_at_defaults
+        return value, deriv
 
     def prepare(
         args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -465,6 +457,8 @@ def activation(
     # positionally (Python numbers or floating arrays that broadcast) or left at Python-number
     # defaults. It skips binding and eager conversion (~100 us) and gives the same result:
     # jit converts Python numbers to weakly typed arrays, as as_float_array does.
+    params = [sig.parameters[n] for n in names[1:]]
+    defaults = tuple(p.default for p in params)
     default_static = tuple((n, sig.parameters[n].default) for n in static_names)
     fast_ok = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) and all(
         sig.parameters[n].default is not inspect.Parameter.empty for n in static_names
@@ -522,8 +516,6 @@ def activation(
     def call(*args: Any, **kwargs: Any) -> Array:
         fast = fast_args(args, kwargs) if fast_ok and args else None
         if fast is not None:
-            if len(args) == 1 and not kwargs and numeric_tail[0]:
-                return compiled(default_static)[2](fast[0])
             return compiled(default_static)[0](*fast)
         arrays, static = prepare(args, kwargs)
         return compiled(static)[0](*arrays)
