@@ -178,3 +178,29 @@ def test_pyright_sees_activations_as_arrays(tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = run(bad)
     assert wrong.returncode == 1 and "approximateee" in wrong.stdout, wrong.stdout
+
+
+def _number_defaults(fn) -> list:
+    return [p.default for p in list(inspect.signature(fn).parameters.values())[1:]]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        s.name
+        for s in REGISTRY
+        if s.kind == "elementwise"
+        and all(isinstance(d, (int, float)) for d in _number_defaults(s.fn))
+    ],
+)
+def test_one_argument_call_equals_the_defaults_spelled_out(name):
+    """f(x) gives what f(x, *defaults) gives, bit for bit: value, gradient and weak type
+    (the float32 scans measure f(x); a user spelling the defaults out gets the same)."""
+    fn = BY_NAME[name].fn
+    defaults = _number_defaults(fn)
+    x = jnp.linspace(-5.0, 5.0, 101, dtype=jnp.float32)
+    assert jnp.array_equal(fn(x), fn(x, *defaults), equal_nan=True)
+    g1 = jax.grad(lambda v: jnp.sum(fn(v)))(x)
+    g2 = jax.grad(lambda v: jnp.sum(fn(v, *defaults)))(x)
+    assert jnp.array_equal(g1, g2, equal_nan=True)
+    assert fn(2.0).weak_type == fn(2.0, *defaults).weak_type
