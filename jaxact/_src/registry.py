@@ -17,13 +17,13 @@ import jax.numpy as jnp
 from jax.scipy.special import expit
 
 import jaxact
+from jaxact._src import constants as C
 from jaxact._src.spec import Spec
 from jaxact._src.truths import (
     _SELU_A,
     _SELU_L,
     _SELU_LA,
     _TAIL_NOTE,
-    XIELU_ALPHA,
     _clamped_swiglu_slice,
     _entmax,
     _gelu_truth,
@@ -213,9 +213,9 @@ REGISTRY: tuple[Spec, ...] = (
         truth=_xielu_truth,
         truth_derivative=_xielu_truth_derivative,
         mp=lambda m, x: (
-            m.mpf(XIELU_ALPHA) * x * x + x / 2
+            m.mpf(C.XIELU_ALPHA) * x * x + x / 2
             if x > 0
-            else m.mpf(XIELU_ALPHA) * (m.exp(x) - 1 - x) + x / 2
+            else m.mpf(C.XIELU_ALPHA) * (m.exp(x) - 1 - x) + x / 2
         ),
     ),
     # ---------------------------------------------------------------- rectifiers

@@ -89,11 +89,6 @@ def _expm1_minus_x_truth(x: Array) -> Array:
     return jnp.where(jnp.abs(x) < 1e-3, small, jnp.expm1(x) - x)
 
 
-# xielu's default alpha as a call computes with it: 0.8 rounded to float32 (near the zeros of
-# the value and derivative, decimal 0.8 would move the truth by ~10^8 float32 ulps).
-XIELU_ALPHA = C.XIELU_ALPHA
-
-
 def _xielu_reference(x: Array, alpha_p: Any = 0.8, alpha_n: Any = 0.8, beta: Any = 0.5) -> Array:
     """The plain formula, its parameters in x's dtype."""
     ap, an, b = (jnp.asarray(p, x.dtype) for p in (alpha_p, alpha_n, beta))
@@ -101,13 +96,15 @@ def _xielu_reference(x: Array, alpha_p: Any = 0.8, alpha_n: Any = 0.8, beta: Any
 
 
 def _xielu_truth(x: Array) -> Array:
-    a = XIELU_ALPHA
+    # alpha as a call computes with it: 0.8 rounded to float32 (near the zeros of the value
+    # and derivative, decimal 0.8 would move the truth by ~10^8 float32 ulps).
+    a = C.XIELU_ALPHA
     neg = jnp.where(x > -1, a * _expm1_minus_x_truth(x) + 0.5 * x, a * jnp.expm1(x) + (0.5 - a) * x)
     return jnp.where(x > 0, a * x * x + 0.5 * x, neg)
 
 
 def _xielu_truth_derivative(x: Array) -> Array:
-    return jnp.where(x > 0, 2 * XIELU_ALPHA * x + 0.5, XIELU_ALPHA * jnp.expm1(x) + 0.5)
+    return jnp.where(x > 0, 2 * C.XIELU_ALPHA * x + 0.5, C.XIELU_ALPHA * jnp.expm1(x) + 0.5)
 
 
 def _tanh_shrink_truth(x: Array) -> Array:
