@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -79,6 +79,34 @@ COMPOSED: dict[str, Fn] = {
     "geglu_exact": _composed(jax.nn.gelu, approximate=False),
     "reglu": _composed(jax.nn.relu),
     "clamped_swiglu": _clamped_composed,
+}
+
+
+def _xielu_composed(x: jax.Array) -> jax.Array:
+    return jnp.where(x > 0, 0.8 * x * x + 0.5 * x, 0.8 * (jnp.expm1(x) - x) + 0.5 * x)
+
+
+def _projection_simplex() -> Fn | None:
+    try:  # optax (an optional extra): the simplex projection, i.e. sparsemax
+        import optax
+    except ImportError:  # pragma: no cover
+        return None
+    return optax.projections.projection_simplex
+
+
+# What a user writes without jaxact where jax.nn has no such function (the registry's
+# parameters): compared in the eager latency table only.
+PEERS: dict[str, Fn | None] = {
+    "quick_gelu": lambda x: x * jax.nn.sigmoid(1.702 * x),
+    "xielu": _xielu_composed,
+    "relu_squared": lambda x: jnp.square(jax.nn.relu(x)),
+    "prelu": lambda x: jnp.where(x > 0, x, 0.25 * x),
+    "tanh_shrink": lambda x: x - jnp.tanh(x),
+    "hard_shrink": lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0),
+    "soft_shrink": lambda x: jnp.sign(x) * jax.nn.relu(jnp.abs(x) - 0.5),
+    "threshold": lambda x: jnp.where(x > 0.5, x, -1.0),
+    "softmin": lambda x: jax.nn.softmax(-x),
+    "sparsemax": _projection_simplex(),
 }
 
 
@@ -169,6 +197,17 @@ def eager_latency_us(f: Fn, calls: int = 200, repeats: int = 5) -> float:
     return min(medians) * 1e6
 
 
+def eager_latencies(case: Case) -> dict[str, float]:
+    """Eager latency of jaxact's function, jax.nn's (or the composition of a gated unit),
+    and, where jax.nn has none, the composition a user would write (``PEERS``)."""
+    out = {"jaxact": eager_latency_us(case.ours)}
+    if case.theirs is not None:
+        out["jax.nn"] = eager_latency_us(case.theirs)
+    elif PEERS.get(case.name) is not None:
+        out["composition"] = eager_latency_us(cast(Fn, PEERS[case.name]))
+    return out
+
+
 def _train_step_temp_mib(act: Fn, dtype: Any, quick: bool) -> float:
     """Temp MiB XLA plans for one SGD step of a 4-layer MLP with ``act`` hidden units."""
     width, batch = (1024, 256) if quick else (4096, 1024)
@@ -234,9 +273,7 @@ def bench(case: Case, dtype_name: str, quick: bool, rounds: int, calls: int) -> 
     sb = steady(bwd, x, rounds, calls)
     small = x[:64] if x.ndim == 1 else x[:8]
     res = {lib: residual_bytes(f, small) / small.size for lib, f in libs.items()}
-    latency = {}
-    if dtype_name == "float32":
-        latency = {lib: eager_latency_us(f) for lib, f in libs.items()}
+    latency = eager_latencies(case) if dtype_name == "float32" else {}
     step = {}
     if case.kind == "elementwise":
         step = {lib: _train_step_temp_mib(f, dtype, quick) for lib, f in libs.items()}
@@ -290,15 +327,17 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def latency_markdown(data: dict[str, Any]) -> str:
-    """Eager (un-jitted) latency per call on a float32[1024], jaxact vs jax.nn."""
-    out = ["| function | jaxact µs | jax.nn µs | ratio |", "|---|---|---|---|"]
+    """Eager (un-jitted) latency per call on a float32[1024], jaxact vs jax.nn (or, marked
+    *, the composition a user writes where jax.nn has no such function)."""
+    out = ["| function | jaxact µs | jax.nn (*composition) µs | ratio |", "|---|---|---|---|"]
     for r in data["rows"]:
         lat = r.get("eager_latency_us") or {}
         if not lat:
             continue
-        theirs = lat.get("jax.nn")
+        theirs = lat.get("jax.nn") or lat.get("composition")
+        mark = "*" if "composition" in lat else ""
         ratio = "—" if not theirs else f"{lat['jaxact'] / theirs:.2f}"
-        them = "—" if theirs is None else f"{theirs:.1f}"
+        them = "—" if theirs is None else f"{theirs:.1f}{mark}"
         out.append(f"| {r['name']} | {lat['jaxact']:.1f} | {them} | {ratio} |")
     return "\n".join(out)
 
@@ -327,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, help="rounds of blocks per library (default 6; quick 4)")
     p.add_argument("--calls", type=int, help="calls per block (default 10; quick 20)")
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only the eager latency (float32), as rows with eager_latency_us alone",
+    )
     a = p.parse_args(argv)
     todo = cases()
     if a.only:
@@ -342,6 +386,16 @@ def main(argv: list[str] | None = None) -> int:
     calls = a.calls or (20 if a.quick else 10)
     rows = []
     start = time.perf_counter()
+    if a.latency_only:
+        for i, case in enumerate(todo, 1):
+            print(f"[{i}/{len(todo)}] {case.name} eager", file=sys.stderr, flush=True)
+            rows.append({"name": case.name, "eager_latency_us": eager_latencies(case)})
+        data = {"rows": rows, "seconds": time.perf_counter() - start}
+        print(latency_markdown(data))
+        if a.json:
+            with open(a.json, "w") as fh:
+                json.dump(data, fh, indent=1)
+        return 0
     total = len(todo) * len(dtypes)
     for i, (case, dt) in enumerate(((c, d) for c in todo for d in dtypes), 1):
         print(

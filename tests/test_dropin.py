@@ -164,6 +164,69 @@ def test_bad_hyperparameters_raise_value_error_naming_function_and_argument(call
         call()
 
 
+def _slow(fn, x, *params):
+    """fn at the same values through the slow path (arguments as arrays jit makes of them,
+    weakly typed): what a Python-number parameter means."""
+    arrays = [jnp.asarray(p) for p in params]
+    return jax.jit(lambda v, *ps: fn(v, *ps))(x, *arrays)
+
+
+@pytest.mark.parametrize(
+    ("fn", "params"),
+    [
+        (jaxact.hard_shrink, (0.37,)),
+        (jaxact.threshold, (0.5, -1.0)),
+        (jaxact.xielu, (0.6, 0.9, 0.4)),
+        (jaxact.leaky_relu, (2,)),  # an int: weakly typed int, as jit makes it
+        (jaxact.prelu, (0.25,)),
+    ],
+)
+def test_python_number_parameters_give_the_program_of_the_numbers(fn, params):
+    """Eager Python-number parameters are passed as kept device scalars: the result is the
+    program's at those numbers as jit arguments (bit for bit, dtype and weak type), also
+    after a first use inside a trace (where they stay literals: XLA may fold them and round
+    an ulp differently, as before)."""
+    x = jnp.linspace(-3.0, 3.0, 97, dtype=jnp.float32)
+    traced = jax.jit(lambda v: fn(v, *params))(x)  # a first use inside a trace
+    eager = fn(x, *params)
+    assert eager.dtype == traced.dtype == jnp.float32
+    np.testing.assert_allclose(eager, traced, rtol=1e-6, atol=1e-6)
+    assert jnp.array_equal(eager, _slow(fn, x, *params))
+    assert fn(2.0, *params).weak_type  # a Python x and numbers: weak, as in jax.nn
+
+
+def test_kept_scalars_tell_signed_zeros_and_ints_apart():
+    x = -jnp.ones(3)
+    for value in (0.0, -0.0, 0.0):  # ±0.0 compare and hash equal
+        out = jaxact.threshold(x, 0.5, value)
+        assert bool(jnp.all(jnp.signbit(out) == np.signbit(value)))
+    assert jaxact.leaky_relu(2.0, 1).weak_type and jaxact.leaky_relu(2.0, 1.0).weak_type
+
+
+def test_kept_scalars_follow_x64():
+    """A number kept for float32 is not reused once x64 is on (a float64 x and scalar)."""
+    x32 = jnp.linspace(-1.0, 1.0, 5)
+    before = jaxact.hard_shrink(x32, 0.3)
+    with jax.enable_x64(True):
+        # 0.3 < x < float32(0.3): kept in float32, the scalar would zero these
+        x64 = jnp.array([-0.3000000005, 0.3000000005, 0.29999999, 1.0], dtype=jnp.float64)
+        out = jaxact.hard_shrink(x64, 0.3)
+        assert out.dtype == jnp.float64
+        np.testing.assert_array_equal(np.asarray(out), np.where(np.abs(x64) > 0.3, x64, 0.0))
+        out = jaxact.threshold(x64, 0.3, jnp.zeros((), jnp.float64))  # the mixed path too
+        np.testing.assert_array_equal(np.asarray(out), np.where(x64 > 0.3, x64, 0.0))
+        assert jaxact.hard_shrink(2.0, 0.3).dtype == jnp.float64
+    assert jnp.array_equal(jaxact.hard_shrink(x32, 0.3), before)
+
+
+def test_an_invalid_number_raises_every_time():
+    for _ in range(2):  # a kept setting is only a valid one
+        with pytest.raises(ValueError, match=r"celu.*alpha"):
+            jaxact.celu(jnp.ones(3), 0.0)
+    with pytest.raises(ValueError, match=r"celu.*alpha"):
+        jax.jit(lambda v: jaxact.celu(v, 0.0))(jnp.ones(3))
+
+
 def test_traced_hyperparameters_are_not_checked():
     """Under jit the values are unknown: no error, the formula's own result."""
     assert float(jax.jit(lambda a: jaxact.celu(1.0, a))(0.5)) == 1.0

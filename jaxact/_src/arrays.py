@@ -4,6 +4,7 @@ types, masks and axes, and the jit helpers that keep eager calls cheap."""
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard, cast
 
@@ -20,6 +21,7 @@ __all__ = [
     "call_jit",
     "compute_dtype",
     "default_float_dtype",
+    "device_numbers",
     "is_number",
     "is_weak",
     "like_input",
@@ -107,6 +109,26 @@ FLOATS = frozenset(np.dtype(t) for t in (jnp.bfloat16, jnp.float16, jnp.float32,
 def is_number(v: Any) -> TypeGuard[int | float]:
     """A Python int or float (not bool): what jit takes as a weakly typed scalar."""
     return type(v) in (int, float)
+
+
+def device_numbers(values: Sequence[Any]) -> tuple[Any, ...]:
+    """``values`` with each Python number replaced by the weakly typed device scalar jit
+    would make of it, made once per number and kept: jit's dispatch converts a Python number
+    argument to a device array on every call (~2 us each); a kept one is passed as it is.
+    The program and its result are those of the number itself."""
+    return tuple(_device_number(v) if is_number(v) else v for v in values)
+
+
+def _device_number(v: float) -> Any:
+    # ±0.0 compare (and hash) equal: the sign is part of the key; x64 changes the dtype
+    return _kept_number(type(v), v, math.copysign(1.0, v), bool(jax.config.read("jax_enable_x64")))
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_number(kind: type, v: float, sign: float, x64: bool) -> Array:
+    del kind, sign, x64  # part of the key only
+    with jax.ensure_compile_time_eval():  # concrete even when called inside a trace
+        return jnp.asarray(v)
 
 
 def match_rank(arrays: Sequence[Array]) -> list[Array]:

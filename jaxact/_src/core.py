@@ -17,13 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxact._src.arrays import (
     FLOATS,
     as_float_array,
     compute_dtype,
-    is_number,
+    device_numbers,
     is_weak,
     like_input,
     match_rank,
@@ -31,6 +32,9 @@ from jaxact._src.arrays import (
 from jaxact._src.facts import Facts, Kind, Kink, Residual
 
 P = ParamSpec("P")
+
+# What jit takes as a weakly typed scalar (not bool: see is_number).
+NUMBER_TYPES = frozenset((int, float))
 
 
 class FactKwargs(TypedDict, total=False):
@@ -463,60 +467,91 @@ def activation(
     fast_ok = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) and all(
         sig.parameters[n].default is not inspect.Parameter.empty for n in static_names
     )
-    # numeric_tail[k]: the defaults of parameters k, k+1, ... are all Python numbers
-    numeric_tail = [all(is_number(d) for d in defaults[k:]) for k in range(len(defaults) + 1)]
 
     position = {n: i for i, n in enumerate(names)}
+    nparams_fast = len(names) - 1
 
-    def fast_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-        if kwargs:  # keywords naming parameters after the given positions: move them in
-            spots = [position.get(k, 0) for k in kwargs]
-            if min(spots) < len(args):
-                return None  # unknown, static, or given twice: the slow path says which
-            full = [*args, *defaults[len(args) - 1 :]]
-            for k, v in kwargs.items():
-                full[position[k]] = v
-            args = tuple(full)
-        if not (0 < len(args) <= len(names) and numeric_tail[len(args) - 1]):
+    @functools.cache
+    def keyword_spots(keys: tuple[str, ...]) -> tuple[int, ...] | None:
+        """The parameter indices of keyword arguments (None: unknown or static names)."""
+        spots = tuple(position.get(k, 0) - 1 for k in keys)
+        return None if min(spots) < 0 else spots
+
+    def fast_params(
+        n: int, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The parameters of a call with ``n`` positional arguments, defaults filled in; None
+        when only the slow path can bind them (too many, unknown or repeated keywords)."""
+        if n > len(names):
             return None
-        x = args[0]
-        if not (isinstance(x, jax.Array) and x.dtype in FLOATS):
-            return None
-        shapes = [x.shape]
-        for a in args[1:]:
-            if isinstance(a, jax.Array) and a.dtype in FLOATS:
-                shapes.append(a.shape)
-            elif not is_number(a):
-                return None
-        if len(shapes) > 1:
-            try:
-                np.broadcast_shapes(*shapes)
-            except ValueError:
-                return None  # the slow path raises the error naming the arguments
-        given = args[1:]
-        full = (*given, *defaults[len(given) :])
-        if check is not None and given:
-            if all(is_number(a) for a in full):  # the common case: one lookup after the first
-                problem = checked_numbers(tuple((type(a), a) for a in full))
-            else:
-                try:
-                    problem = check(*(np.asarray(a) for a in full))
-                except jax.errors.TracerArrayConversionError:
-                    problem = None
-            if problem:
-                raise ValueError(f"{fn_name}: {problem}")
-        return (x, *full)
+        params = args[1:] + defaults[n - 1 :]
+        if not kwargs:
+            return params
+        spots = keyword_spots(tuple(kwargs))
+        if spots is None or min(spots) < n - 1:
+            return None  # unknown, static, or given twice: the slow path says which
+        full = list(params)
+        for i, v in zip(spots, kwargs.values(), strict=True):
+            full[i] = v
+        return tuple(full)
+
+    def number_key(numbers: tuple[float, ...]) -> tuple[tuple[type, float, float], ...]:
+        # +-0.0 compare (and hash) equal, and so do 1 and 1.0: the sign and type are keys too
+        return tuple((type(a), a, math.copysign(1.0, a)) for a in numbers)
 
     @functools.lru_cache(maxsize=256)
-    def checked_numbers(typed: tuple[tuple[type, Any], ...]) -> str | None:
-        """``check`` of Python-number parameters, remembered (it costs ~8 us in NumPy)."""
-        assert check is not None
-        return check(*(np.asarray(a) for _, a in typed))
+    def kept(key: tuple[tuple[type, float, float], ...], x64: bool) -> tuple[Array, ...]:
+        """Python-number parameters, checked (``check`` costs ~8 us in NumPy) and made
+        :func:`device_numbers` (jit's conversion costs ~2 us each per call), once per
+        setting (``x64``, a key only, sets the scalars' dtype)."""
+        del x64
+        values = [v for _, v, _ in key]
+        if check is not None:
+            problem = check(*(np.asarray(v) for v in values))
+            if problem:
+                raise ValueError(f"{fn_name}: {problem}")
+        return device_numbers(values)
+
+    def with_arrays(x: Array, params: tuple[Any, ...]) -> Array | None:
+        """The program at parameters that include floating arrays (None: the slow path)."""
+        shapes = [x.shape]
+        for a in params:
+            if isinstance(a, jax.Array) and a.dtype in FLOATS:
+                shapes.append(a.shape)
+            elif type(a) not in NUMBER_TYPES:
+                return None
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            return None  # the slow path raises the error naming the arguments
+        if check is not None:
+            try:
+                problem = check(*(np.asarray(a) for a in params))
+            except jax.errors.TracerArrayConversionError:
+                problem = None
+            if problem:
+                raise ValueError(f"{fn_name}: {problem}")
+        traced = isinstance(x, Tracer)
+        return compiled(default_static)[0](x, *(params if traced else device_numbers(params)))
+
+    default_key = number_key(defaults) if NUMBER_TYPES.issuperset(map(type, defaults)) else None
 
     def call(*args: Any, **kwargs: Any) -> Array:
-        fast = fast_args(args, kwargs) if fast_ok and args else None
-        if fast is not None:
-            return compiled(default_static)[0](*fast)
+        x = args[0] if args else None
+        if fast_ok and isinstance(x, jax.Array) and x.dtype in FLOATS:
+            n = len(args)
+            params = defaults if n == 1 and not kwargs else fast_params(n, args, kwargs)
+            if params is not None:
+                if not NUMBER_TYPES.issuperset(map(type, params)):
+                    out = with_arrays(x, params)
+                    if out is not None:
+                        return out
+                else:  # Python numbers: checked once, passed as kept device scalars
+                    key = default_key if params is defaults else number_key(params)
+                    scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams_fast else ()
+                    # traced: the numbers stay literals in the caller's program, as before
+                    traced = isinstance(x, Tracer)
+                    return compiled(default_static)[0](x, *(params if traced else scalars))
         arrays, static = prepare(args, kwargs)
         return compiled(static)[0](*arrays)
 
