@@ -4,6 +4,7 @@ jax.nn, measured as a training or inference loop sees them.
     python benchmarks/bench.py --quick            # 2^20 elements, (512, 2048) rows
     python benchmarks/bench.py                    # 2^24 elements, (8192, 2048) rows
     python benchmarks/bench.py --only gelu,silu --dtype float32 --json out.json
+    python benchmarks/bench.py --latency-only     # eager latency alone (float32[1024])
 
 Speed: each program (forward ``jit(f)``; forward+backward ``jit(value_and_grad(sum∘f))``) is
 compiled and warmed up, then called back to back in *blocks* of ``--calls`` calls, one
