@@ -227,6 +227,40 @@ def test_an_invalid_number_raises_every_time():
         jax.jit(lambda v: jaxact.celu(v, 0.0))(jnp.ones(3))
 
 
+def test_derivatives_take_the_fast_path_with_the_same_checks_and_results():
+    x = jnp.linspace(-3.0, 3.0, 97, dtype=jnp.float32)
+    d = jaxact.derivatives
+    assert jnp.array_equal(d.silu(x, 0.7), d.silu(x, jnp.asarray(0.7)))
+    assert jnp.array_equal(d.hard_shrink(x), d.hard_shrink(x, lambd=0.5))
+    ref = jax.vmap(jax.grad(lambda v: jaxact.celu(v, 0.3)))(x)
+    np.testing.assert_allclose(d.celu(x, 0.3), ref, rtol=1e-6)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"celu.*alpha"):
+            d.celu(x, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("softmax_jvp", {"axis": [0, 1]}),  # a list: no program key, the eager path
+        ("softmax_jvp", {"axis": 0, "where": np.array([[True, False, True]] * 4).T}),
+        ("log_softmax_jvp", {"axis": (0, 1)}),
+        ("entmax_jvp", {"alpha": jnp.array([[1.3], [1.7], [2.0]])}),
+        ("entmax_jvp", {"alpha": 1.7}),
+        ("logsumexp_jvp", {"axis": None}),
+    ],
+)
+def test_public_jvps_match_jax_jvp_of_the_activation(name, kwargs):
+    """The *_jvp functions run as one cached program per setting; same numbers as jax.jvp
+    of the activation itself, array arguments included."""
+    x = jax.random.normal(jax.random.key(3), (3, 4))
+    t = jax.random.normal(jax.random.key(4), (3, 4))
+    fn = getattr(jaxact, name.removesuffix("_jvp"))
+    ref = jax.jvp(lambda v: fn(v, **kwargs), (x,), (t,))[1]
+    for _ in range(2):  # the second call from the kept program
+        np.testing.assert_allclose(getattr(jaxact.derivatives, name)(x, t, **kwargs), ref)
+
+
 def test_traced_hyperparameters_are_not_checked():
     """Under jit the values are unknown: no error, the formula's own result."""
     assert float(jax.jit(lambda a: jaxact.celu(1.0, a))(0.5)) == 1.0

@@ -164,13 +164,48 @@ def _program(
 
 def public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
     """Evaluate the custom_jvp rule of ``fn`` at ``(x, tangent)`` (the rule itself: one
-    source of truth for the public ``*_jvp`` functions)."""
+    source of truth for the public ``*_jvp`` functions), as one jitted program per function
+    and setting of the hashable keyword arguments (axis, Python numbers; they are validated
+    while it is traced, with the activation's own messages); array arguments (``where``, an
+    array ``alpha``) are passed to it, after an eager call of ``fn`` that checks them."""
     xa = as_float_array(fn_name, x)
     ta = as_float_array(fn_name, tangent, "tangent")
     if ta.shape != xa.shape:
         raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
-    fn(xa, **kwargs)  # validates axis and where with the activation's own messages
-    return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
+    arrays = {k: v for k, v in kwargs.items() if not _hashable(v)}
+    if arrays:
+        fn(xa, **kwargs)  # validates the arrays with the activation's own messages
+        if not all(isinstance(v, jax.Array | np.ndarray) for v in arrays.values()):
+            # e.g. an axis given as a list: traced in no program, as written
+            return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
+    static = tuple((k, type(v), v) for k, v in kwargs.items() if k not in arrays)
+    ta = ta if ta.dtype == xa.dtype else ta.astype(xa.dtype)
+    return _jvp_program(fn, static, tuple(arrays))(xa, ta, *arrays.values())
+
+
+def _hashable(v: Any) -> bool:
+    if isinstance(v, jax.Array | np.ndarray):
+        return False
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+@functools.cache
+def _jvp_program(
+    fn: Any, static: tuple[tuple[str, type, Any], ...], names: tuple[str, ...]
+) -> Callable[..., Array]:
+    """jit of the JVP of ``fn`` in x, at the static keyword arguments (with their types in
+    the key: 1 and 1.0 hash alike) and the named array ones."""
+    fixed = {k: v for k, _, v in static}
+
+    def run(x: Array, t: Array, *given: Array) -> Array:
+        kw = {**fixed, **dict(zip(names, given, strict=True))}
+        return jax.jvp(lambda v: fn(v, **kw), (x,), (t,))[1]
+
+    return jax.jit(run)
 
 
 def masked(x: Array, mask: Array | None) -> Array:

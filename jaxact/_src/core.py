@@ -512,8 +512,9 @@ def activation(
                 raise ValueError(f"{fn_name}: {problem}")
         return device_numbers(values)
 
-    def with_arrays(x: Array, params: tuple[Any, ...]) -> Array | None:
-        """The program at parameters that include floating arrays (None: the slow path)."""
+    def with_arrays(which: int, x: Array, params: tuple[Any, ...]) -> Array | None:
+        """Program ``which`` (0 the value, 1 the derivative) at parameters that include
+        floating arrays (None: the slow path)."""
         shapes = [x.shape]
         for a in params:
             if isinstance(a, jax.Array) and a.dtype in FLOATS:
@@ -532,18 +533,20 @@ def activation(
             if problem:
                 raise ValueError(f"{fn_name}: {problem}")
         traced = isinstance(x, Tracer)
-        return compiled(default_static)[0](x, *(params if traced else device_numbers(params)))
+        program = compiled(default_static)[which]
+        return program(x, *(params if traced else device_numbers(params)))
 
     default_key = number_key(defaults) if NUMBER_TYPES.issuperset(map(type, defaults)) else None
 
-    def call(*args: Any, **kwargs: Any) -> Array:
+    def dispatch(which: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Array:
+        """Program ``which`` (0 the value, 1 the derivative) at the call's arguments."""
         x = args[0] if args else None
         if fast_ok and isinstance(x, jax.Array) and x.dtype in FLOATS:
             n = len(args)
             params = defaults if n == 1 and not kwargs else fast_params(n, args, kwargs)
             if params is not None:
                 if not NUMBER_TYPES.issuperset(map(type, params)):
-                    out = with_arrays(x, params)
+                    out = with_arrays(which, x, params)
                     if out is not None:
                         return out
                 else:  # Python numbers: checked once, passed as kept device scalars
@@ -551,12 +554,14 @@ def activation(
                     scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams_fast else ()
                     # traced: the numbers stay literals in the caller's program, as before
                     traced = isinstance(x, Tracer)
-                    return compiled(default_static)[0](x, *(params if traced else scalars))
+                    return compiled(default_static)[which](x, *(params if traced else scalars))
         arrays, static = prepare(args, kwargs)
-        return compiled(static)[0](*arrays)
+        return compiled(static)[which](*arrays)
+
+    def call(*args: Any, **kwargs: Any) -> Array:
+        return dispatch(0, args, kwargs)
 
     def derivative_fn(*args: Any, **kwargs: Any) -> Array:
-        arrays, static = prepare(args, kwargs)
-        return compiled(static)[1](*arrays)
+        return dispatch(1, args, kwargs)
 
     return Activation(fn, call, derivative_fn, declared)
