@@ -10,6 +10,7 @@ import pytest
 
 import jaxact
 from jaxact import derivatives
+from jaxact._src.registry import REGISTRY
 
 
 def ref_softmax64(x, axis=-1):
@@ -260,3 +261,29 @@ def test_sort_free_thresholds_and_their_sort_fallback_agree_with_the_sort(fn, st
         want = jax.jit(sort)(x)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(jnp.sum(got, -1), 1, rtol=1e-5)
+
+
+# XLA's CPU max reduction skips NaNs in rows of 4096 entries and more (jax 0.10.2): a row
+# with a NaN and a +inf there has maximum +inf, which once routed it to the infinities'
+# limit (the mass on the +inf entries) instead of NaN.
+ROW_FUNCTIONS = [s for s in REGISTRY if s.kind in ("normalizer", "reduction")]
+
+
+@pytest.mark.parametrize("n", [8, 4096])
+@pytest.mark.parametrize("case", ["+inf", "-inf", "all -inf", "all +inf"])
+@pytest.mark.parametrize("spec", ROW_FUNCTIONS, ids=[s.name for s in ROW_FUNCTIONS])
+def test_a_nan_in_a_row_makes_that_row_nan_whatever_else_it_holds(spec, case, n):
+    x = np.linspace(-3, 3, n).astype(np.float32)
+    if case.startswith("all"):
+        x[:] = float(case.removeprefix("all "))
+    else:
+        x[n // 2] = float(case)
+    x[n // 3] = np.nan
+    xs = jnp.asarray(np.stack([x, np.linspace(-1, 1, n).astype(np.float32)]))
+    y, ty = jax.jvp(spec.bound, (xs,), (jnp.ones_like(xs),))
+    outs = [y] if spec.name in ("sparsemax", "entmax", "entmax15") else [y, ty]
+    for out in outs:  # the sparse maps' JVP keeps only the support mask: 0 in a NaN row
+        out = np.asarray(out)
+        assert np.all(np.isnan(out[0])), out[0][:4]
+        assert not np.any(np.isnan(out[1]))
+    assert jnp.all(jnp.isnan(jax.jit(spec.bound)(xs)[0]))

@@ -332,9 +332,12 @@ def finite_or_zero(m: Array) -> Array:
 
 def exp_shifted(xc: Array, m: Array) -> Array:
     """e^(x - m) for the row maximum m (keepdims), with its limits: all--inf rows give 0,
-    and a +inf entry gives 1 at the infinities and 0 elsewhere in its row."""
+    and a +inf entry gives 1 at the infinities and 0 elsewhere in its row, NaN at a NaN
+    (XLA's CPU max reduction skips NaNs in rows of 4096 and more, so such a row can have
+    m = +inf: its sums must still be NaN)."""
     e = jnp.exp(xc - finite_or_zero(m))
-    return jnp.where(m == jnp.inf, (xc == jnp.inf).astype(xc.dtype), e)
+    at_inf = jnp.where(jnp.isnan(xc), xc, (xc == jnp.inf).astype(xc.dtype))
+    return jnp.where(m == jnp.inf, at_inf, e)
 
 
 # float64 (float32 takes NormalTail): below GAUSSIAN_TAIL, Phi(x) comes from its asymptotic

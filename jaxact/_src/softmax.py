@@ -295,6 +295,13 @@ def _rows(x: Array, axes: tuple[int, ...], for_value_only: bool = False) -> _Row
     return _Rows(m, jax.lax.switch(path, _rest_paths(x, m, s, axes)))
 
 
+def _inf_row(r: _Rows, limit: float = jnp.inf) -> Array:
+    """The rows whose maximum is ``limit`` (+inf: the infinities take the mass; -inf: all
+    entries -inf) and that hold no NaN (``rest`` is NaN then: XLA's CPU max reduction skips
+    NaNs in rows of 4096 and more, so m alone does not tell)."""
+    return (r.m == limit) & ~jnp.isnan(r.rest)
+
+
 def _two_pass(
     x: Array, axes: tuple[int, ...], for_value_only: bool = False
 ) -> tuple[Array, Array, Array]:
@@ -400,7 +407,7 @@ def _softmax_weights(xc: Array, r: _Rows) -> Array:
     backward pass of an LM's (2048, 16384) log_softmax read the logits twice: 1.14x
     jax.nn's step time, now 0.96x). An all--inf row (rest = -1) gives zeros."""
     w = jnp.exp(_minus_max(xc, r.m)) / (1 + jnp.maximum(r.rest, 0))
-    return jnp.where(r.m == jnp.inf, jnp.where(jnp.isnan(w), 1 / (1 + r.rest), 0), w)
+    return jnp.where(_inf_row(r), jnp.where(jnp.isnan(w), 1 / (1 + r.rest), 0), w)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
@@ -453,8 +460,8 @@ def _log_softmax_rows(x: Array, r: _Rows) -> Array:
     y = (xc + -K.finite_or_zero(r.m)) - jnp.log1p(r.rest)
     # A +inf entry takes all the mass (shared among the n infinities: -log n); an all--inf
     # (fully masked) row is -inf.
-    y = jnp.where(r.m == jnp.inf, jnp.where(xc == jnp.inf, -jnp.log1p(r.rest), -jnp.inf), y)
-    y = jnp.where(r.m == -jnp.inf, -jnp.inf, y)
+    y = jnp.where(_inf_row(r), jnp.where(xc == jnp.inf, -jnp.log1p(r.rest), -jnp.inf), y)
+    y = jnp.where(_inf_row(r, -jnp.inf), -jnp.inf, y)
     return y.astype(x.dtype)
 
 
@@ -620,8 +627,8 @@ def _logsumexp(a: Array, axes: tuple[int, ...]) -> Array:
 
 
 def _logsumexp_rows(a: Array, r: _Rows) -> Array:
-    finite = jnp.where(r.m == jnp.inf, jnp.inf, r.m + jnp.log1p(r.rest))
-    return jnp.where(r.m == -jnp.inf, -jnp.inf, finite).astype(a.dtype)
+    finite = jnp.where(_inf_row(r), jnp.inf, r.m + jnp.log1p(r.rest))
+    return jnp.where(_inf_row(r, -jnp.inf), -jnp.inf, finite).astype(a.dtype)
 
 
 @_logsumexp.defjvp
@@ -768,7 +775,7 @@ def _logmeanexp(x: Array, w: Array | None, axes: tuple[int, ...]) -> Array:
     # Where one entry dominates, m - log n + log1p(rest) keeps the exact rest (logsumexp's).
     dominant = (r.m - jnp.log(n)) + jnp.log1p(r.rest)
     y = jnp.where(alike, r.m + jnp.log1p(d / jnp.where(alike, n, 1)), dominant)
-    y = jnp.where(r.m == jnp.inf, jnp.inf, y)
+    y = jnp.where(_inf_row(r), jnp.inf, y)
     return jnp.where(n == 0, jnp.nan, y).astype(x.dtype)
 
 

@@ -52,7 +52,8 @@ def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
     p = jnp.where(support_size == 0, 0, p)
     # after the empty-support zeros: an inf - inf threshold leaves no support in such rows
     p = jnp.where(mx == jnp.inf, is_inf.astype(z.dtype) / jnp.maximum(n_inf, 1), p)
-    has_nan = jnp.isnan(jnp.sum(z, axis=-1, keepdims=True)) & ~(mx == jnp.inf)
+    # not from mx: XLA's CPU max reduction skips NaNs in rows of 4096 and more
+    has_nan = jnp.any(jnp.isnan(z), axis=-1, keepdims=True)
     return jnp.where(has_nan, jnp.nan, p)
 
 
