@@ -16,6 +16,7 @@ from jax.typing import ArrayLike
 
 __all__ = [
     "FLOATS",
+    "NUMBER_TYPES",
     "as_float_array",
     "as_mask",
     "call_jit",
@@ -106,9 +107,13 @@ def like_input(out: Array, dtype: Any, weak: bool) -> Array:
 FLOATS = frozenset(np.dtype(t) for t in (jnp.bfloat16, jnp.float16, jnp.float32, jnp.float64))
 
 
+# What jit takes as a weakly typed scalar: Python ints and floats, not bools.
+NUMBER_TYPES = frozenset((int, float))
+
+
 def is_number(v: Any) -> TypeGuard[int | float]:
     """A Python int or float (not bool): what jit takes as a weakly typed scalar."""
-    return type(v) in (int, float)
+    return type(v) in NUMBER_TYPES
 
 
 def device_numbers(values: Sequence[Any]) -> tuple[Any, ...]:

@@ -22,6 +22,7 @@ from jax.typing import ArrayLike
 
 from jaxact._src.arrays import (
     FLOATS,
+    NUMBER_TYPES,
     as_float_array,
     compute_dtype,
     device_numbers,
@@ -32,9 +33,6 @@ from jaxact._src.arrays import (
 from jaxact._src.facts import Facts, Kind, Kink, Residual
 
 P = ParamSpec("P")
-
-# What jit takes as a weakly typed scalar (not bool: see is_number).
-NUMBER_TYPES = frozenset((int, float))
 
 
 class FactKwargs(TypedDict, total=False):
@@ -469,7 +467,6 @@ def activation(
     )
 
     position = {n: i for i, n in enumerate(names)}
-    nparams_fast = len(names) - 1
 
     @functools.cache
     def keyword_spots(keys: tuple[str, ...]) -> tuple[int, ...] | None:
@@ -551,7 +548,7 @@ def activation(
                         return out
                 else:  # Python numbers: checked once, passed as kept device scalars
                     key = default_key if params is defaults else number_key(params)
-                    scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams_fast else ()
+                    scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams else ()
                     # traced: the numbers stay literals in the caller's program, as before
                     traced = isinstance(x, Tracer)
                     return compiled(default_static)[which](x, *(params if traced else scalars))
