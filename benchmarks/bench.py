@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -83,10 +83,6 @@ COMPOSED: dict[str, Fn] = {
 }
 
 
-def _xielu_composed(x: jax.Array) -> jax.Array:
-    return jnp.where(x > 0, 0.8 * x * x + 0.5 * x, 0.8 * (jnp.expm1(x) - x) + 0.5 * x)
-
-
 def _projection_simplex() -> Fn | None:
     try:  # optax (an optional extra): the simplex projection, i.e. sparsemax
         import optax
@@ -95,20 +91,25 @@ def _projection_simplex() -> Fn | None:
     return optax.projections.projection_simplex
 
 
-# What a user writes without jaxact where jax.nn has no such function (the registry's
-# parameters): compared in the eager latency table only.
+# Where jax.nn has no such function, the eager latency table compares with what a user
+# writes instead: the library call below, else the registry's plain-jnp reference formula.
 PEERS: dict[str, Fn | None] = {
-    "quick_gelu": lambda x: x * jax.nn.sigmoid(1.702 * x),
-    "xielu": _xielu_composed,
-    "relu_squared": lambda x: jnp.square(jax.nn.relu(x)),
-    "prelu": lambda x: jnp.where(x > 0, x, 0.25 * x),
-    "tanh_shrink": lambda x: x - jnp.tanh(x),
-    "hard_shrink": lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0),
-    "soft_shrink": lambda x: jnp.sign(x) * jax.nn.relu(jnp.abs(x) - 0.5),
-    "threshold": lambda x: jnp.where(x > 0.5, x, -1.0),
     "softmin": lambda x: jax.nn.softmax(-x),
     "sparsemax": _projection_simplex(),
 }
+
+
+# entmax's registry reference finds its threshold by bisection in a Python loop (an
+# oracle, ~0.1 s a call), not what a user would write: no peer.
+NO_PEER = frozenset({"entmax"})
+
+
+def _peer(name: str) -> Fn | None:
+    if name in NO_PEER:
+        return None
+    if PEERS.get(name) is not None:
+        return PEERS[name]
+    return BY_NAME[name].bound_reference if name in BY_NAME else None
 
 
 def cases() -> list[Case]:
@@ -200,12 +201,13 @@ def eager_latency_us(f: Fn, calls: int = 200, repeats: int = 5) -> float:
 
 def eager_latencies(case: Case) -> dict[str, float]:
     """Eager latency of jaxact's function, jax.nn's (or the composition of a gated unit),
-    and, where jax.nn has none, the composition a user would write (``PEERS``)."""
+    and, where jax.nn has none, the composition a user would write (:func:`_peer`)."""
     out = {"jaxact": eager_latency_us(case.ours)}
+    peer = _peer(case.name)
     if case.theirs is not None:
         out["jax.nn"] = eager_latency_us(case.theirs)
-    elif PEERS.get(case.name) is not None:
-        out["composition"] = eager_latency_us(cast(Fn, PEERS[case.name]))
+    elif peer is not None:
+        out["composition"] = eager_latency_us(peer)
     return out
 
 
