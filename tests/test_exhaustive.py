@@ -22,6 +22,8 @@ RANGES = [
     ("xielu", 2.25, 2.75, -1.0),  # the value's zero at -2.4325 (was ~5e6 ulps next to it)
     ("xielu", 0.75, 1.25, -1.0),  # the derivative's zero at -0.9808
     ("silu", 0.5, 0.625, -1.0),  # derivative 4.10 at -0.5355
+    ("geglu", 1.5, 2.0, -1.0),  # the gate [1, b]: value 3.76 at -1.8296, derivative 5.08 at -1.6526
+    ("geglu", 8.0, 10.5, -1.0),  # the gate's scaled tail (was 214 ulps: its argument rounded)
 ]
 
 
@@ -29,7 +31,7 @@ RANGES = [
 def test_every_float32_input_within_bound(name, lo, hi, sign):
     spec = SPECS[name]
     value, deriv = measure_f32_range(
-        spec.bound, spec.bound_truth, spec.bound_truth_derivative, lo, hi, sign
+        spec.scalar_fn, spec.bound_truth, spec.bound_truth_derivative, lo, hi, sign
     )
     bounds = spec.bounds("float32")
     assert value.ok(bounds[0]), (value, bounds)

@@ -104,6 +104,41 @@ def test_gradients_are_finite_at_infinities_and_huge_gates(unit):
         assert bool(jnp.all(jnp.isfinite(ga))), ga
 
 
+def test_geglu_float32_gate_is_exact_in_the_left_tail_and_16_bit_gates_skip_the_pair():
+    """geglu's float32 gate takes its exponent argument as an exact pair: value and both
+    partials within the registry's bounds (4 / 5.5 ulps) against float64 where the rounded
+    argument (gelu's) is 200+ ulps off; a bfloat16 input, whose rounding cannot see that
+    error, computes without the pair (fewer operations, same bits as gelu's gate)."""
+    b = np.linspace(-10.0, -2.0, 20_001).astype(np.float32)
+    x64 = b.astype(np.float64)
+    z = 1.5957691216057308 * x64 + 0.07135481627260025 * x64**3
+    sig = 1 / (1 + np.exp(-z))
+    value, d_b = (
+        x64 * sig,
+        sig * (1 + (1.5957691216057308 * x64 + 3 * 0.07135481627260025 * x64**3) * (1 - sig)),
+    )
+    ones = np.ones_like(b)
+    got = jax.jit(jaxact.geglu_pair)(ones, b)
+    grads = jax.jit(jax.grad(lambda a, g: jaxact.geglu_pair(a, g).sum(), argnums=(0, 1)))(ones, b)
+
+    def ulps(y, want):
+        spacing = np.abs(np.spacing(np.float32(want))).astype(np.float64)
+        return np.max(np.abs(np.asarray(y, np.float64) - want) / spacing)
+
+    assert ulps(got, value) <= 4 and ulps(grads[0], value) <= 4 and ulps(grads[1], d_b) <= 5.5
+    assert ulps(jaxact.gelu(b), value) > 100  # gelu keeps the rounded argument (speed)
+    ops = {
+        dt: jax.jit(jaxact.geglu).lower(jnp.zeros((8, 2), dt)).as_text().count("stablehlo.")
+        for dt in (jnp.float32, jnp.bfloat16)
+    }
+    assert ops[jnp.bfloat16] < ops[jnp.float32]
+    wide = np.asarray(jaxact.gelu(jnp.asarray(b, jnp.bfloat16).astype(jnp.float32)))
+    narrow = jaxact.geglu_pair(jnp.ones_like(b, jnp.bfloat16), jnp.asarray(b, jnp.bfloat16))
+    np.testing.assert_array_equal(
+        np.asarray(narrow, np.float32), wide.astype(jnp.bfloat16).astype(np.float32)
+    )
+
+
 def test_clamped_swiglu_bounds_take_torch_clamps_convention():
     """At a = +-limit and b = limit the gradient passes (torch.clamp's inclusive mask)."""
     ga, gb = jax.grad(lambda u, v: jnp.sum(jaxact.clamped_swiglu_pair(u, v)), argnums=(0, 1))(

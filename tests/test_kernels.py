@@ -148,3 +148,24 @@ def test_product_error_is_the_rounding_of_k_x(value):
     # e^(z + lo) needs lo to ~2^-26 absolute; the split leaves ~2^-32 relative to z
     assert np.max(np.abs(lo - want)) <= 2.0**-26
     assert np.max(np.abs(want)) > 1e-6  # the errors are real: up to ~|z| 2^-24
+
+
+@pytest.mark.parametrize("value", [True, False], ids=["value", "derivative"])
+def test_cubic_arg_is_k1_x_plus_k2_x_cubed_to_an_eps(value):
+    """gelu's argument z = K1 x + K2 x^3 as a float32 pair: z + lo within ~2 float32 eps
+    (absolute) of the float64 sum, where the rounded z alone is up to ~|z| eps off; with
+    ``cube`` K2 x^3 = cube_hi + cube_lo likewise. Beyond the clip, and at inf/NaN, lo = 0."""
+    x = np.concatenate([f32_samples(20_000, seed=5), np.linspace(-10.5, 10.5, 200_001)])
+    x = x[np.abs(x) <= K.CUBIC_ARG_CLIP].astype(np.float32)
+    arg = jax.jit(lambda v: K.cubic_arg(C.GELU_K1, C.GELU_K2, v, value=value, cube=True))(x)
+    z, lo, hi, clo = (np.asarray(a, np.float64) for a in arg)
+    x64 = x.astype(np.float64)
+    want = C.GELU_K1 * x64 + C.GELU_K2 * x64**3
+    assert np.max(np.abs(z + lo - want)) <= 2 * 2.0**-24
+    assert np.max(np.abs(z - want)) > 40 * 2.0**-24  # rounded alone it is well off
+    assert np.max(np.abs(hi + clo - C.GELU_K2 * x64**3)) <= 2 * 2.0**-24
+    edge = jnp.asarray([np.inf, -np.inf, np.nan, 1e30, -1e30, 11.0, -11.0], jnp.float32)
+    z, lo, *_ = jax.jit(lambda v: K.cubic_arg(C.GELU_K1, C.GELU_K2, v, value=value))(edge)
+    assert np.all(np.asarray(lo) == 0)
+    np.testing.assert_array_equal(np.sign(np.asarray(z))[:2], [1, -1])
+    assert np.isnan(np.asarray(z)[2])

@@ -5,7 +5,8 @@ Usage::
     python tools/exhaustive_f32.py gelu_exact quick_gelu      # |x| in [1e-4, 64), both signs
     python tools/exhaustive_f32.py silu --lo 0.5 --hi 1 --sign -1
 
-For each entry (its registry parameters and float64 truths) it evaluates the jitted function
+For each entry (its registry parameters and float64 truths; a gated unit by its slice
+``[1, b]``, the gate) it evaluates the jitted function
 and ``jax.grad`` at all 2^23 float32 numbers of each binade in the range and prints the
 largest ulp errors next to the registry's float32 bounds; exit status 1 if any is above its
 bound. The registry's bounds are set from these scans (the test suite's 10^5 samples plus
@@ -24,15 +25,17 @@ from jaxact._src.registry import REGISTRY
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help="registry entry names (elementwise)")
+    parser.add_argument(
+        "names", nargs="+", help="registry entry names (elementwise, or gated: the slice [1, b])"
+    )
     parser.add_argument("--lo", type=float, default=1e-4, help="smallest |x| (default 1e-4)")
     parser.add_argument("--hi", type=float, default=64.0, help="largest |x|, excluded (64)")
     parser.add_argument("--sign", type=float, choices=(-1.0, 1.0), help="one sign only")
     args = parser.parse_args(argv)
-    specs = {s.name: s for s in REGISTRY if s.kind == "elementwise"}
+    specs = {s.name: s for s in REGISTRY if s.kind in ("elementwise", "gated")}
     unknown = [n for n in args.names if n not in specs]
     if unknown:
-        print(f"exhaustive_f32: not an elementwise registry entry: {', '.join(unknown)}")
+        print(f"exhaustive_f32: not an elementwise or gated registry entry: {', '.join(unknown)}")
         return 2
     ok = True
     for name in args.names:
@@ -40,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         bounds = spec.bounds("float32")
         for sign in (args.sign,) if args.sign else (-1.0, 1.0):
             value, deriv = measure_f32_range(
-                spec.bound, spec.bound_truth, spec.bound_truth_derivative, args.lo, args.hi, sign
+                spec.scalar_fn,
+                spec.bound_truth,
+                spec.bound_truth_derivative,
+                args.lo,
+                args.hi,
+                sign,
             )
             side = "-" if sign < 0 else "+"
             for what, st, bound in (("value", value, bounds[0]), ("d/dx", deriv, bounds[1])):

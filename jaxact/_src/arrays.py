@@ -3,9 +3,11 @@ types, masks and axes, and the jit helpers that keep eager calls cheap."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeGuard, cast
 
 import jax
@@ -46,6 +48,29 @@ def compute_dtype(dtype: Any) -> np.dtype[Any]:
     """Dtype the arithmetic runs in: 16-bit (and smaller) floats are computed in float32."""
     dtype = np.dtype(dtype)
     return np.dtype(jnp.float32) if dtype.itemsize < 4 else dtype
+
+
+# The dtype of the input a formula is being traced for (its arithmetic is compute_dtype's).
+_INPUT_DTYPE: contextvars.ContextVar[np.dtype[Any] | None] = contextvars.ContextVar(
+    "jaxact_input_dtype", default=None
+)
+
+
+@contextlib.contextmanager
+def computing_for(dtype: Any) -> Iterator[None]:
+    """While a formula is traced for an input of ``dtype`` (see :func:`narrow_input`)."""
+    token = _INPUT_DTYPE.set(np.dtype(dtype))
+    try:
+        yield
+    finally:
+        _INPUT_DTYPE.reset(token)
+
+
+def narrow_input() -> bool:
+    """True while a formula computes in float32 for a 16-bit input (:func:`computing_for`):
+    a float32-only refinement that its rounding to 16 bits cannot see may be skipped."""
+    dtype = _INPUT_DTYPE.get()
+    return dtype is not None and dtype.itemsize < 4
 
 
 def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:

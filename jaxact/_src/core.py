@@ -25,6 +25,7 @@ from jaxact._src.arrays import (
     NUMBER_TYPES,
     as_float_array,
     compute_dtype,
+    computing_for,
     device_numbers,
     is_weak,
     like_input,
@@ -128,11 +129,14 @@ def _make_core(
     @jax.custom_jvp
     def core(x: Array, *params: Array) -> Array:
         xc, pc = upcast(x, params)
-        return like_input(fn(xc, *pc), x.dtype, is_weak(x, *params))
+        with computing_for(x.dtype):
+            y = fn(xc, *pc)
+        return like_input(y, x.dtype, is_weak(x, *params))
 
     def partials_of(x: Array, params: Sequence[Array]) -> tuple[Partial, ...]:
         xc, pc = upcast(x, params)
-        result: Any = derivative(xc, *pc)
+        with computing_for(x.dtype):
+            result: Any = derivative(xc, *pc)
         partials: tuple[Partial, ...] = (result,) if nparams == 0 else tuple(result)
         if len(partials) != nparams + 1:
             raise TypeError(

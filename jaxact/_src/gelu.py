@@ -8,6 +8,7 @@ from jax.typing import ArrayLike
 
 from jaxact._src import constants as C
 from jaxact._src import kernels as K
+from jaxact._src.arrays import narrow_input
 from jaxact._src.core import activation
 
 # Beyond |x| = GELU_FAR every term of gelu' that carries a Gaussian factor is below float64's
@@ -15,20 +16,45 @@ from jaxact._src.core import activation
 GELU_FAR = 30.0
 
 
-def _gelu_tanh_sig(x: Array) -> K.Sig:
-    """The sigmoid pair of 2z = x (K1 + K2 x^2)."""
-    return K.Sig(x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+def gelu_tanh_arg(x: Array, *, exact: bool = False, value: bool = True) -> K.CubicArg:
+    """The tanh form's sigmoid argument 2z = x (K1 + K2 x^2): with ``exact`` (geglu's gate)
+    for a float32 input :func:`~jaxact._src.kernels.cubic_arg`'s pair (z and its rounding
+    error, so that e^(2z) is not |2z| ulps off; for a derivative, ``value=False``, also
+    K2 x^3's pair); else rounded, with no error term (a 16-bit result cannot see it)."""
+    if exact and x.dtype == jnp.float32 and not narrow_input():  # not for 16-bit results
+        return K.cubic_arg(C.GELU_K1, C.GELU_K2, x, value=value, cube=not value)
+    return K.CubicArg(x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)), None)
 
 
-def gelu_derivative(x: Array, approximate: bool = True) -> Array:
-    """gelu'(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate derivative."""
+def gelu_derivative(x: Array, approximate: bool = True, *, arg: K.CubicArg | None = None) -> Array:
+    """gelu'(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate derivative
+    (``arg``: the tanh form's argument from :func:`gelu_tanh_arg`)."""
     near = K.abs_(x) < GELU_FAR
     xs = jnp.where(near, x, 0)
     if approximate:
-        sg = _gelu_tanh_sig(x)
-        dz = C.GELU_K1 + 3 * C.GELU_K2 * jnp.square(xs)
-        term = jnp.where(near, xs * dz * sg.b, 0)
-        direct = jnp.where(sg.neg, (sg.a + term) * sg.sb, sg.a + term * sg.sb)
+        z, lo, cube_hi, cube_lo = arg if arg is not None else gelu_tanh_arg(x, value=False)
+        if lo is None or cube_hi is None or cube_lo is None:  # gelu: z rounded
+            sg = K.Sig(z)
+            dz = C.GELU_K1 + 3 * C.GELU_K2 * jnp.square(xs)
+            term = jnp.where(near, xs * dz * sg.b, 0)
+            direct = jnp.where(sg.neg, (sg.a + term) * sg.sb, sg.a + term * sg.sb)
+            return K.near_root(x, C.ROOT_GELU_TANH, direct)
+        # geglu's gate, z exact (float32): sigma(z) (1 + x z' sigma(-z)) with e = e^-|z|
+        # (scaled: m s) and x z' = K1 x + 3 K2 x^3 = z + 2 K2 x^3 rounded once (its small
+        # parts added first): for z < 0 m ((1 + e) + x z') / (1 + e)^2, whose one
+        # cancellation (x z' < -1 - e) is of terms within an ulp; for z >= 0
+        # ((1 + e) + x z' e) / (1 + e)^2. (sigma(z) + x z' sigma'(z) is ~8 ulps off at
+        # x = -1.2, where its terms cancel after several roundings each.)
+        neg = z < 0
+        m, s = K.exps_lo(K.neg_abs(z), neg, lo)
+        e = m * s
+        big = z + 2 * cube_hi  # its rounding error by TwoSum: the sum before 1 + e cancels
+        twice = big - z
+        err = (z - (big - twice)) + (2 * cube_hi - twice)
+        xdz = big + ((lo + 2 * cube_lo) + err)
+        left = (big + (1 + e)) + ((lo + 2 * cube_lo) + err)
+        num = jnp.where(neg, K.xmul(left, m), (1 + e) + K.xmul(xdz, e))
+        direct = num / (1 + e * (2 + e)) * jnp.where(neg, s, jnp.ones_like(s))
         return K.near_root(x, C.ROOT_GELU_TANH, direct)
     if x.dtype == jnp.float32:
         return K.near_root(x, C.ROOT_GELU_ERF, K.NormalTail(x).cdf_plus_x_pdf(x))
@@ -41,16 +67,19 @@ def gelu_derivative(x: Array, approximate: bool = True) -> Array:
     return K.near_root(x, C.ROOT_GELU_ERF, direct)
 
 
-def gelu_value(x: Array, approximate: bool = True, *, fusible: bool = True) -> Array:
+def gelu_value(
+    x: Array, approximate: bool = True, *, fusible: bool = True, arg: K.CubicArg | None = None
+) -> Array:
     """gelu(x) (tanh or erf form) on compute-dtype arrays; also geglu's gate.
 
     ``fusible``: the tanh form by :func:`~jaxact._src.kernels.x_sig` (select-free, opaque
     constants: fuses into a following sum); else by ``x_sig_branch`` (geglu: its halves are
     slices, which XLA's reduction kernel does not take, and there the branch form keeps
-    less memory)."""
+    less memory), with ``arg`` (:func:`gelu_tanh_arg`'s pair) if given."""
     if approximate:
         if not fusible:
-            return K.x_sig_branch(x, x * (C.GELU_K1 + C.GELU_K2 * jnp.square(x)))
+            z, lo, *_ = arg if arg is not None else gelu_tanh_arg(x)
+            return K.x_sig_branch(x, z, lo)
         k1, k2 = K.opaque(C.GELU_K1, x), K.opaque(C.GELU_K2, x)
         return K.x_sig(x, x * (k1 + k2 * jnp.square(x)))
     if x.dtype == jnp.float32:

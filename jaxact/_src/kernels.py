@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -147,6 +148,21 @@ def x_sig(x: Array, z: Array, lo: Array | None = None) -> Array:
     return (xf * u) * (r + r * (lo * (w * r)))  # r's correction is finite where x is not
 
 
+# e^-EXP_SHIFT / float32(e^-EXP_SHIFT) - 1: the float32 scale's own rounding (-0.51 eps).
+E_SHIFT_LO = float(np.exp(-EXP_SHIFT) / np.float64(np.float32(np.exp(-EXP_SHIFT))) - 1)
+
+
+def exps_lo(w: Array, neg: Array, lo: Array | None) -> tuple[Array, Array]:
+    """:func:`exps` of w = -|z| with z's rounding error ``lo`` (float32) taken into m, and
+    in the shifted range the float32 scale's own rounding too: e^-|z + lo| = m s to first
+    order (the scale's error alone is half an ulp of every result there)."""
+    m, s = exps(w)
+    if lo is None:
+        return m, s
+    d = jnp.where(neg, lo, -lo)
+    return m + m * jnp.where(w < -EXP_SHIFT, d + E_SHIFT_LO, d), s
+
+
 def _exp_lo(m: Array, neg: Array, lo: Array | None) -> Array:
     """m = e^(-|z|) (or its scaled part) as e^(-|z + lo|) to first order in lo."""
     return m if lo is None else m + m * jnp.where(neg, lo, -lo)
@@ -157,8 +173,7 @@ def x_sig_branch(x: Array, z: Array, lo: Array | None = None) -> Array:
     1 / (1 + e^-|z|) or e^-|z| / (1 + e^-|z|), the latter's e^-|z| scaled (see
     :func:`exps`); ``lo`` as in :func:`x_sig`."""
     neg = z < 0
-    m, s = exps(neg_abs(z))
-    m = _exp_lo(m, neg, lo)
+    m, s = exps_lo(neg_abs(z), neg, lo)
     one_e = 1 + m * s
     return jnp.where(neg, xmul(x, m) / one_e * s, x / one_e)
 
@@ -169,14 +184,15 @@ SPLIT_GRID = 1.5 * 2.0**17
 PRODUCT_ERROR_CLIP = 60.0
 
 
-def split_head(x: Array, *, value: bool = True) -> Array:
+def split_head(x: Array, *, value: bool = True, grid: float = SPLIT_GRID) -> Array:
     """The head of an error-free split x = h + l for float32 |x| < 64: h = (x + G) - G is x
     rounded to a multiple of 2^-6 (at most 12 significant bits) and |l| <= 2^-7, so h h and
     h times any 12-bit number are exact products. Additions only, so no FMA contraction
     can change it. G = 1.5 * 2^17 is :func:`opaque` (XLA folds (x + c) - c to x for a
     visible constant c); a derivative (``value=False``) adds -G first, so that its barrier
-    is not merged with a value's (see :func:`product_error`). No gradient."""
-    g = opaque(SPLIT_GRID if value else -SPLIT_GRID, x)
+    is not merged with a value's (see :func:`product_error`). No gradient. ``grid``: another
+    G = 1.5 * 2^k rounds |x| < 2^(k - 1) to a multiple of 2^(k - 23)."""
+    g = opaque(grid if value else -grid, x)
     return lax.stop_gradient((x + g) - g)
 
 
@@ -204,6 +220,66 @@ def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
     head = op(kh)
     lo = ((head * xh - op(kf) * xc) + head * (xc - xh)) + op(k - kh) * xc
     return lax.stop_gradient(lo)
+
+
+# |x| beyond which cubic_arg's correction is 0 (gelu's tanh form: e^z < e^-100 there, its
+# value and derivative below float32's normal range; below it the exact head fits 24 bits).
+CUBIC_ARG_CLIP = 10.5
+
+
+def _head_bits(k: float, bits: int) -> float:
+    """k rounded to a multiple of 2^-bits (float64)."""
+    return float(np.round(k * 2.0**bits) / 2.0**bits)
+
+
+class CubicArg(NamedTuple):
+    """:func:`cubic_arg`'s result: z = k1 x + k2 x^3 rounded and its error ``lo``; with
+    ``cube``, k2 x^3 = cube_hi + cube_lo (cube_hi exact, |cube_lo| < ~2), else None."""
+
+    z: Array
+    lo: Array | None
+    cube_hi: Array | None = None
+    cube_lo: Array | None = None
+
+
+def cubic_arg(
+    k1: float, k2: float, x: Array, *, value: bool = True, cube: bool = False
+) -> CubicArg:
+    """z = k1 x + k2 x^3 for Python floats 0 < k1 < 2, 0 < k2 < 1/8 (the exact decimals) and
+    float32 x, as a float32 pair: z rounded, and lo = z - fl(z) to ~1 float32 eps absolute
+    for |x| <= CUBIC_ARG_CLIP (0 beyond, and for infinite or NaN x).
+
+    gelu's tanh form takes e^z, which is |z| ulps off when z is merely rounded (z reaches
+    ~-90 before e^z leaves float32): e^z (1 + lo) is not. Every product below is exact
+    and every sum of exact terms representable, so no FMA contraction can change them:
+    x = xh + xl (:func:`split_head`: xh on a 2^-6 grid, <= 10 bits for |x| <= 10.5, |xl|
+    <= 2^-7); s = xh^2 (exact, <= 20 bits) = sh + sl with sh an integer (<= 7 bits) and
+    |sl| <= 1/2; c = sh xh (<= 17 bits); k1 = k1h + k1l and k2 = k2h + k2l with k1h (<= 11
+    bits), k2h (<= 7 bits) on a 2^-10 grid, so k1h xh and k2h c are exact and their sum, on
+    a 2^-16 grid below 2^7, too. The rest, k1l xh + k2l c + k2 sl xh + xl (k1 + k2 (x^2 + x xh +
+    s)), is below ~2 in size, so its roundings come to about an eps; z and lo are its
+    Fast2Sum with the exact head (|head| >= |rest| wherever xh != 0). ``cube``: also k2 x^3
+    as k2h c plus its share of the rest (a derivative's x z' = z + 2 k2 x^3). Constants
+    :func:`opaque` for a value (``value``), plain for a derivative (see
+    :func:`product_error`); the splits' constants are opaque either way. No gradient."""
+    op = functools.partial(opaque, like=x) if value else float
+    k1h, k2h = _head_bits(k1, 10), _head_bits(k2, 10)
+    xc = jnp.clip(x, op(-CUBIC_ARG_CLIP), op(CUBIC_ARG_CLIP))
+    xh = split_head(xc, value=value)
+    xl = x - xh
+    s = xh * xh
+    sh = split_head(s, value=value, grid=1.5 * 2.0**23)
+    c = sh * xh
+    head = op(k1h) * xh + op(k2h) * c
+    square = (xc * xc + xc * xh) + s  # x^2 + x xh + xh^2: (x^3 - xh^3) / xl
+    cube_lo = (op(k2 - k2h) * c + op(k2) * ((s - sh) * xh)) + op(k2) * (square * xl)
+    tail = (op(k1 - k1h) * xh + op(k1) * xl) + cube_lo
+    z = head + tail
+    lo = jnp.where(xc == x, tail - (z - head), 0)
+    if not cube:
+        return CubicArg(z, lax.stop_gradient(lo))
+    parts = lax.stop_gradient((lo, op(k2h) * c, cube_lo))
+    return CubicArg(z, *parts)
 
 
 def horner(coefs: tuple[float, ...], w: Array) -> Array:

@@ -20,6 +20,7 @@ import jaxact
 from jaxact._src import constants as C
 from jaxact._src.spec import Spec
 from jaxact._src.truths import (
+    _GEGLU_NOTE,
     _SELU_A,
     _SELU_L,
     _SELU_LA,
@@ -432,7 +433,12 @@ REGISTRY: tuple[Spec, ...] = (
         name="geglu",
         fn=jaxact.geglu,
         reference=lambda x, approximate: _ref_gated(_ref_gelu)(x, approximate=approximate),
-        **_GELU_ORACLES[True],
+        **{
+            **_GELU_ORACLES[True],
+            # its gate's exponent argument is an exact float32 pair (kernels.cubic_arg)
+            "f32_bounds": (4.0, 5.5),
+            "bound_note": _GEGLU_NOTE,
+        },
     ),
     Spec(
         name="geglu_exact",
