@@ -263,9 +263,12 @@ def mish(x: ArrayLike) -> Array:
 
 def _glu_derivative(a: Array, b: Array) -> tuple[Array, Array]:
     # a sigma'(b) = a e / (1 + e)^2, e = e^-|b| scaled (see ``_exps``) so the product stays
-    # normal where sigma'(b) alone would not; the divide is used once (one fused loop).
+    # normal where sigma'(b) alone would not; the divide is used once (one fused loop), and
+    # (1 + e)^2 is 1 + e (2 + e), one rounding (squaring a rounded 1 + e doubles its error:
+    # 4.22 ulps at |b| = 4.84 over every float32 input).
     m, s = K.exps(jnp.where(b < 0, b, -b))
-    return K.sig(b), K.xmul(a, m) / jnp.square(1 + m * s) * s
+    e = m * s
+    return K.sig(b), K.xmul(a, m) / (1 + e * (2 + e)) * s
 
 
 def _glu_formula(a: Array, b: Array) -> Array:
