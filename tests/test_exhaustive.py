@@ -22,7 +22,9 @@ RANGES = [
     ("xielu", 2.25, 2.75, -1.0),  # the value's zero at -2.4325 (was ~5e6 ulps next to it)
     ("xielu", 0.75, 1.25, -1.0),  # the derivative's zero at -0.9808
     ("silu", 0.5, 0.625, -1.0),  # derivative 4.10 at -0.5355
-    ("geglu", 1.5, 2.0, -1.0),  # the gate [1, b]: value 3.76 at -1.8296, derivative 5.08 at -1.6526
+    ("geglu", 1.5, 2.0, -1.0),  # the gate [1, b]: value 3.76 at -1.8296 (derivative 5.08 at -1.6526
+    # before 1 + e was summed after the exact big + 1)
+    ("geglu", 3.0, 3.25, -1.0),  # derivative 4.11 at -3.1527
     ("geglu", 8.0, 10.5, -1.0),  # the gate's scaled tail (was 214 ulps: its argument rounded)
     ("glu", 4.5, 5.75, 1.0),  # derivative 2.38 at 5.5384 (was 4.22 at 4.8399: (1 + e)^2 rounded)
     ("clamped_swiglu", 2.0, 2.125, -1.0),  # value 3.91 at -2.0279

@@ -106,7 +106,7 @@ def test_gradients_are_finite_at_infinities_and_huge_gates(unit):
 
 def test_geglu_float32_gate_is_exact_in_the_left_tail_and_16_bit_gates_skip_the_pair():
     """geglu's float32 gate takes its exponent argument as an exact pair: value and both
-    partials within the registry's bounds (4 / 5.5 ulps) against float64 where the rounded
+    partials within the registry's bounds (4 / 4.5 ulps) against float64 where the rounded
     argument (gelu's) is 200+ ulps off; a bfloat16 input, whose rounding cannot see that
     error, computes without the pair (fewer operations, same bits as gelu's gate)."""
     b = np.linspace(-10.0, -2.0, 20_001).astype(np.float32)
@@ -125,7 +125,7 @@ def test_geglu_float32_gate_is_exact_in_the_left_tail_and_16_bit_gates_skip_the_
         spacing = np.abs(np.spacing(np.float32(want))).astype(np.float64)
         return np.max(np.abs(np.asarray(y, np.float64) - want) / spacing)
 
-    assert ulps(got, value) <= 4 and ulps(grads[0], value) <= 4 and ulps(grads[1], d_b) <= 5.5
+    assert ulps(got, value) <= 4 and ulps(grads[0], value) <= 4 and ulps(grads[1], d_b) <= 4.5
     assert ulps(jaxact.gelu(b), value) > 100  # gelu keeps the rounded argument (speed)
     ops = {
         dt: jax.jit(jaxact.geglu).lower(jnp.zeros((8, 2), dt)).as_text().count("stablehlo.")

@@ -58,7 +58,7 @@ def test_check_activation(spec: Spec):
 # Entries whose float32 error exceeds the default 4 ulps somewhere, with their declared
 # bounds and reasons (Spec.bound_note), all set from scans of every float32 input
 # (tools/exhaustive_f32.py): gelu's (tanh form) left tail (its exponent's argument rounded to
-# float32); geglu's gate derivative (5.08: exp and the roundings after it); XLA's tanh (4.9);
+# float32); geglu's gate derivative (4.11: exp and the roundings after it); XLA's tanh (4.9);
 # mish (4.7 / 6.3); and a
 # handful of inputs just past 4 for silu, quick_gelu and squareplus and the gates built on
 # the first two.

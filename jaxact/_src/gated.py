@@ -135,7 +135,7 @@ def geglu_pair(value: ArrayLike, gate: ArrayLike, approximate: bool = True) -> A
     ``approximate`` (static) selects gelu's tanh form (default, as ``jax.nn.gelu``) or the
     exact erf form; both are :func:`jaxact.gelu`'s tail-safe formulas. For a float32 gate
     the tanh form's exponent argument :math:`z = K_1 b + K_2 b^3` is evaluated as an exact
-    pair: value within 4 ulps and derivative within 5.5 over every float32 input, where
+    pair: value within 4 ulps and derivative within 4.5 over every float32 input, where
     ``jaxact.gelu`` (which keeps the rounded argument, for speed) is 214 ulps off in its
     left tail; 16-bit gates, whose rounding cannot see that error, skip it.
 

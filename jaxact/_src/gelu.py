@@ -40,19 +40,20 @@ def gelu_derivative(x: Array, approximate: bool = True, *, arg: K.CubicArg | Non
             direct = jnp.where(sg.neg, (sg.a + term) * sg.sb, sg.a + term * sg.sb)
             return K.near_root(x, C.ROOT_GELU_TANH, direct)
         # geglu's gate, z exact (float32): sigma(z) (1 + x z' sigma(-z)) with e = e^-|z|
-        # (scaled: m s) and x z' = K1 x + 3 K2 x^3 = z + 2 K2 x^3 rounded once (its small
-        # parts added first): for z < 0 m ((1 + e) + x z') / (1 + e)^2, whose one
-        # cancellation (x z' < -1 - e) is of terms within an ulp; for z >= 0
-        # ((1 + e) + x z' e) / (1 + e)^2. (sigma(z) + x z' sigma'(z) is ~8 ulps off at
-        # x = -1.2, where its terms cancel after several roundings each.)
+        # (scaled: m s) and x z' = K1 x + 3 K2 x^3 = z + 2 K2 x^3: for z < 0
+        # m ((1 + e) + x z') / (1 + e)^2, for z >= 0 ((1 + e) + x z' e) / (1 + e)^2. On the
+        # left 1 + x z' cancels: big = z + 2 K2h c (rounded, its error by TwoSum) and
+        # big + 1 (exact for big <= -1) come first, e and the small parts last, so the
+        # cancelling sum is rounded once. (sigma(z) + x z' sigma'(z) was ~8 ulps off at
+        # x = -1.2, big + (1 + e) 5.08 at -1.65; this form 4.11, most of it exp's own.)
         neg = z < 0
         m, s = K.exps_lo(K.neg_abs(z), neg, lo)
         e = m * s
-        big = z + 2 * cube_hi  # its rounding error by TwoSum: the sum before 1 + e cancels
+        big = z + 2 * cube_hi
         twice = big - z
         err = (z - (big - twice)) + (2 * cube_hi - twice)
         xdz = big + ((lo + 2 * cube_lo) + err)
-        left = (big + (1 + e)) + ((lo + 2 * cube_lo) + err)
+        left = (big + 1) + (e + ((lo + 2 * cube_lo) + err))
         num = jnp.where(neg, K.xmul(left, m), (1 + e) + K.xmul(xdz, e))
         direct = num / (1 + e * (2 + e)) * jnp.where(neg, s, jnp.ones_like(s))
         return K.near_root(x, C.ROOT_GELU_TANH, direct)

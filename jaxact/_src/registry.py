@@ -436,7 +436,7 @@ REGISTRY: tuple[Spec, ...] = (
         **{
             **_GELU_ORACLES[True],
             # its gate's exponent argument is an exact float32 pair (kernels.cubic_arg)
-            "f32_bounds": (4.0, 5.5),
+            "f32_bounds": (4.0, 4.5),
             "bound_note": _GEGLU_NOTE,
         },
     ),
