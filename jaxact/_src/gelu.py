@@ -52,8 +52,9 @@ def gelu_derivative(x: Array, approximate: bool = True, *, arg: K.CubicArg | Non
         big = z + 2 * cube_hi
         twice = big - z
         err = (z - (big - twice)) + (2 * cube_hi - twice)
-        xdz = big + ((lo + 2 * cube_lo) + err)
-        left = (big + 1) + (e + ((lo + 2 * cube_lo) + err))
+        small = (lo + 2 * cube_lo) + err
+        xdz = big + small
+        left = (big + 1) + (e + small)
         num = jnp.where(neg, K.xmul(left, m), (1 + e) + K.xmul(xdz, e))
         direct = num / (1 + e * (2 + e)) * jnp.where(neg, s, jnp.ones_like(s))
         return K.near_root(x, C.ROOT_GELU_TANH, direct)

@@ -246,8 +246,8 @@ def cubic_arg(
     k1: float, k2: float, x: Array, *, value: bool = True, cube: bool = False
 ) -> CubicArg:
     """z = k1 x + k2 x^3 for Python floats 0 < k1 < 2, 0 < k2 < 1/8 (the exact decimals) and
-    float32 x, as a float32 pair: z rounded, and lo = z - fl(z) to ~1 float32 eps absolute
-    for |x| <= CUBIC_ARG_CLIP (0 beyond, and for infinite or NaN x).
+    float32 x, as a float32 pair: z rounded, and lo = (k1 x + k2 x^3) - z to ~1 float32 eps
+    absolute for |x| <= CUBIC_ARG_CLIP (0 beyond, and for infinite or NaN x).
 
     gelu's tanh form takes e^z, which is |z| ulps off when z is merely rounded (z reaches
     ~-90 before e^z leaves float32): e^z (1 + lo) is not. Every product below is exact
