@@ -12,7 +12,7 @@ import pytest
 from jax.test_util import check_grads
 
 import jaxact
-from jaxact.testing import residual_bytes
+from jaxact.testing import residual_bytes, ulp_error
 
 
 def _clamped(sig):
@@ -122,8 +122,7 @@ def test_geglu_float32_gate_is_exact_in_the_left_tail_and_16_bit_gates_skip_the_
     grads = jax.jit(jax.grad(lambda a, g: jaxact.geglu_pair(a, g).sum(), argnums=(0, 1)))(ones, b)
 
     def ulps(y, want):
-        spacing = np.abs(np.spacing(np.float32(want))).astype(np.float64)
-        return np.max(np.abs(np.asarray(y, np.float64) - want) / spacing)
+        return np.max(ulp_error(y, want, jnp.float32))
 
     assert ulps(got, value) <= 4 and ulps(grads[0], value) <= 4 and ulps(grads[1], d_b) <= 4.5
     assert ulps(jaxact.gelu(b), value) > 100  # gelu keeps the rounded argument (speed)
