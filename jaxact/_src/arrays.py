@@ -31,6 +31,7 @@ __all__ = [
     "masked",
     "match_rank",
     "normalize_axes",
+    "number_key",
     "public_jvp",
     "single_axis",
 ]
@@ -149,14 +150,21 @@ def device_numbers(values: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(_device_number(v) if is_number(v) else v for v in values)
 
 
+def number_key(v: float) -> tuple[type, float, float]:
+    """A cache key for a Python number: ±0.0 compare (and hash) equal, and so do 1 and 1.0,
+    so the sign and the type are part of it."""
+    return type(v), v, math.copysign(1.0, v)
+
+
 def _device_number(v: float) -> Any:
-    # ±0.0 compare (and hash) equal: the sign is part of the key; x64 changes the dtype
-    return _kept_number(type(v), v, math.copysign(1.0, v), bool(jax.config.read("jax_enable_x64")))
+    # x64 changes the dtype jit would give the scalar
+    return _kept_number(number_key(v), bool(jax.config.read("jax_enable_x64")))
 
 
 @functools.lru_cache(maxsize=1024)
-def _kept_number(kind: type, v: float, sign: float, x64: bool) -> Array:
-    del kind, sign, x64  # part of the key only
+def _kept_number(key: tuple[type, float, float], x64: bool) -> Array:
+    del x64  # part of the key only
+    _, v, _ = key
     with jax.ensure_compile_time_eval():  # concrete even when called inside a trace
         return jnp.asarray(v)
 

@@ -30,6 +30,7 @@ from jaxact._src.arrays import (
     is_weak,
     like_input,
     match_rank,
+    number_key,
 )
 from jaxact._src.facts import Facts, Kind, Kink, Residual
 
@@ -496,9 +497,14 @@ def activation(
             full[i] = v
         return tuple(full)
 
-    def number_key(numbers: tuple[float, ...]) -> tuple[tuple[type, float, float], ...]:
-        # +-0.0 compare (and hash) equal, and so do 1 and 1.0: the sign and type are keys too
-        return tuple((type(a), a, math.copysign(1.0, a)) for a in numbers)
+    def numbers_key(numbers: tuple[float, ...]) -> tuple[tuple[type, float, float], ...]:
+        return tuple(number_key(a) for a in numbers)
+
+    def run(which: int, x: Array, params: tuple[Any, ...], scalars: tuple[Any, ...]) -> Array:
+        """Program ``which`` (0 the value, 1 the derivative) at the default static arguments:
+        ``scalars`` (the kept device form of ``params``) for a concrete x; under a trace the
+        Python numbers in ``params`` stay literals in the caller's program, as before."""
+        return compiled(default_static)[which](x, *(params if isinstance(x, Tracer) else scalars))
 
     @functools.lru_cache(maxsize=256)
     def kept(key: tuple[tuple[type, float, float], ...], x64: bool) -> tuple[Array, ...]:
@@ -533,11 +539,9 @@ def activation(
                 problem = None
             if problem:
                 raise ValueError(f"{fn_name}: {problem}")
-        traced = isinstance(x, Tracer)
-        program = compiled(default_static)[which]
-        return program(x, *(params if traced else device_numbers(params)))
+        return run(which, x, params, () if isinstance(x, Tracer) else device_numbers(params))
 
-    default_key = number_key(defaults) if NUMBER_TYPES.issuperset(map(type, defaults)) else None
+    default_key = numbers_key(defaults) if NUMBER_TYPES.issuperset(map(type, defaults)) else None
 
     def dispatch(which: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Array:
         """Program ``which`` (0 the value, 1 the derivative) at the call's arguments."""
@@ -551,11 +555,9 @@ def activation(
                     if out is not None:
                         return out
                 else:  # Python numbers: checked once, passed as kept device scalars
-                    key = default_key if params is defaults else number_key(params)
+                    key = default_key if params is defaults else numbers_key(params)
                     scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams else ()
-                    # traced: the numbers stay literals in the caller's program, as before
-                    traced = isinstance(x, Tracer)
-                    return compiled(default_static)[which](x, *(params if traced else scalars))
+                    return run(which, x, params, scalars)
         arrays, static = prepare(args, kwargs)
         return compiled(static)[which](*arrays)
 
