@@ -17,6 +17,7 @@ import functools
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
@@ -42,15 +43,33 @@ TANH_SMALL = 0.55
 SQRT_BIG = 1e18
 
 
+@jax.custom_jvp
 def abs_(x: Array) -> Array:
-    """|x| whose derivative at 0 is -1 (the x <= 0 side), never the tie-split 0."""
-    return jnp.where(x > 0, x, -x)
+    """|x| whose derivative at 0 is -1 (the x <= 0 side), never the tie-split 0.
+
+    XLA's ``abs`` (one bit operation) with that derivative as a rule: written as the select
+    ``where(x > 0, x, -x)`` it cost tanh's value_and_grad ~5% of its time."""
+    return jnp.abs(x)
 
 
+@abs_.defjvp
+def _abs_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    (x,), (t,) = primals, tangents
+    return abs_(x), jnp.where(x > 0, t, -t)
+
+
+@jax.custom_jvp
 def neg_abs(z: Array) -> Array:
     """-|z|, differentiating as -z at z = 0 (the branch taken there), so that second
-    derivatives at 0 are right."""
-    return jnp.where(z < 0, z, -z)
+    derivatives at 0 are right. (-0 maps to -0, where the select it replaces gave +0: only
+    ever an argument of exp or a compare here.)"""
+    return -jnp.abs(z)
+
+
+@neg_abs.defjvp
+def _neg_abs_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    (z,), (t,) = primals, tangents
+    return neg_abs(z), jnp.where(z < 0, t, -t)
 
 
 def xmul(x: Array, y: Array) -> Array:
@@ -354,9 +373,13 @@ def tanh(x: Array) -> Array:
 def dtanh(x: Array) -> Array:
     """tanh'(x) = sech^2(x) = 4 e / (1 + e)^2, e = e^(-2|x|): keeps precision in the tails
     (the e^-2|x| = m * s split keeps 4e normal where e itself would be subnormal)."""
-    m, s = exps(-2 * abs_(x))
-    e = m * s
-    return (4 * m / (1 + e * (2 + e))) * s  # (1 + e)^2 with one rounding of the sum
+    w = -2 * abs_(x)
+    low = w < -EXP_SHIFT
+    m = jnp.exp(jnp.where(low, w + EXP_SHIFT, w))
+    # Below -EXP_SHIFT, (1 + e)^2 is 1 exactly and the result is 4m * e^-64 (what the
+    # (m, s) pair of exps gives, bit for bit); one select instead of s's select, e = m * s
+    # and the final * s: value_and_grad(sum(tanh)) 1.19 -> 1.06x jax.nn's time.
+    return jnp.where(low, (4 * m) * C.E_SHIFT, 4 * m / (1 + m * (2 + m)))
 
 
 def sqrt_x2_b(x: Array, b: Array) -> Array:
