@@ -377,8 +377,9 @@ def dtanh(x: Array) -> Array:
     low = w < -EXP_SHIFT
     m = jnp.exp(jnp.where(low, w + EXP_SHIFT, w))
     # Below -EXP_SHIFT, (1 + e)^2 is 1 exactly and the result is 4m * e^-64 (what the
-    # (m, s) pair of exps gives, bit for bit); one select instead of s's select, e = m * s
-    # and the final * s: value_and_grad(sum(tanh)) 1.19 -> 1.06x jax.nn's time.
+    # (m, s) pair of exps gives, bit for bit): one select instead of s's select, e = m * s
+    # and the final * s (with abs_ as XLA's abs, tanh's value_and_grad went from 1.15-1.19
+    # to 1.00-1.08x jax.nn's time).
     return jnp.where(low, (4 * m) * C.E_SHIFT, 4 * m / (1 + m * (2 + m)))
 
 
