@@ -372,7 +372,8 @@ def tanh(x: Array) -> Array:
 
 def dtanh(x: Array) -> Array:
     """tanh'(x) = sech^2(x) = 4 e / (1 + e)^2, e = e^(-2|x|): keeps precision in the tails
-    (the e^-2|x| = m * s split keeps 4e normal where e itself would be subnormal)."""
+    (below -EXP_SHIFT the exp is taken of the shifted argument w + 64 and the e^-64 scale is
+    applied after the 4: 4e stays normal where e itself would be subnormal)."""
     w = -2 * abs_(x)
     low = w < -EXP_SHIFT
     m = jnp.exp(jnp.where(low, w + EXP_SHIFT, w))
