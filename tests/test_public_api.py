@@ -204,3 +204,21 @@ def test_one_argument_call_equals_the_defaults_spelled_out(name):
     g2 = jax.grad(lambda v: jnp.sum(fn(v, *defaults)))(x)
     assert jnp.array_equal(g1, g2, equal_nan=True)
     assert fn(2.0).weak_type == fn(2.0, *defaults).weak_type
+
+
+def test_upcast_false_refuses_parameters_and_keeps_the_input_dtype():
+    """``upcast=False`` (a formula exact in any dtype) is refused for a function with
+    parameters, which would be rounded to a 16-bit input's dtype; without parameters the
+    formula sees the input's own dtype, where the default sees float32."""
+    with pytest.raises(ValueError, match="upcast=False"):
+        jaxact.activation(lambda x, a: x * a, derivative=lambda x, a: (a, x), upcast=False)
+    seen = []
+
+    def record(x):
+        seen.append(x.dtype)
+        return x
+
+    x = jnp.ones(3, jnp.bfloat16)
+    jaxact.activation(record, derivative=lambda x: 1.0 + 0 * x, upcast=False)(x)
+    jaxact.activation(record, derivative=lambda x: 1.0 + 0 * x)(x)
+    assert seen == [jnp.bfloat16, jnp.float32]

@@ -119,12 +119,16 @@ def _is_constant(v: Any) -> bool:
 
 
 def _make_core(
-    fn: Callable[..., Array], derivative: Callable[..., Partial | tuple[Partial, ...]], nparams: int
+    fn: Callable[..., Array],
+    derivative: Callable[..., Partial | tuple[Partial, ...]],
+    nparams: int,
+    widen: bool = True,
 ) -> Callable[..., Array]:
-    """The custom_jvp function of (x, *params), x already a floating array of the output dtype."""
+    """The custom_jvp function of (x, *params), x already a floating array of the output dtype;
+    ``widen``: compute 16-bit inputs in float32 (else in their own dtype)."""
 
     def upcast(x: Array, params: Sequence[Array]) -> tuple[Array, list[Array]]:
-        cd = compute_dtype(x.dtype)
+        cd = compute_dtype(x.dtype) if widen else x.dtype
         return x.astype(cd), [p.astype(cd) for p in params]
 
     @jax.custom_jvp
@@ -308,6 +312,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P]: ...
 
@@ -320,6 +325,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Callable[[Callable[P, Array]], Activation[P]]: ...
 
@@ -331,6 +337,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P] | Callable[[Callable[P, Array]], Activation[P]]:
     r"""Turn a forward formula and its analytic derivative into a jitted ``custom_jvp`` activation.
@@ -340,7 +347,8 @@ def activation(
     for piecewise-constant derivatives so reverse mode keeps only a boolean mask); with
     parameters it returns a tuple of partial derivatives :math:`(\partial f/\partial x,
     \partial f/\partial p_1, \ldots)`. Both receive floating arrays already broadcast to a
-    common rank, in float32 when the input is a 16-bit float, and must be elementwise.
+    common rank, in float32 when the input is a 16-bit float (unless ``upcast=False``), and
+    must be elementwise.
 
     The result validates its inputs (``TypeError`` naming the function for non-arrays),
     promotes integer and bool inputs to the default float dtype, computes 16-bit inputs in
@@ -352,6 +360,12 @@ def activation(
     Reverse mode keeps ``x`` (and the parameters) and recomputes the derivative inside the
     backward pass, where XLA fuses it with the cotangent product; a ``Select`` keeps only
     its boolean mask.
+
+    ``upcast=False`` computes 16-bit inputs in their own dtype instead of float32, for a
+    formula without parameters that is exact in any floating dtype (comparisons, max, min,
+    selects, such as relu). In a bfloat16 network XLA then keeps the bfloat16 pre-activation
+    for the backward pass, as for jax.nn's functions, instead of the float32 matmul output it
+    was rounded from (twice the bytes, per layer of an MLP's train step).
 
     ``check(*params)``, if given, receives the parameters as NumPy arrays when they are
     concrete (not traced) and returns a message for invalid values (raised as
@@ -381,6 +395,7 @@ def activation(
             name=name,
             static_argnames=static_argnames,
             check=check,
+            upcast=upcast,
             **facts,
         )
     fn_name = name or getattr(fn, "__name__", "activation")
@@ -399,6 +414,11 @@ def activation(
     static_names = list(static_argnames)
     names = [n for n in sig.parameters if n not in static_names]
     nparams = len(names) - 1
+    if not upcast and nparams:
+        raise ValueError(
+            f"activation {fn_name}: upcast=False is for functions without parameters (a "
+            "parameter would be rounded to the input's dtype)"
+        )
 
     @functools.cache
     def compiled(static: tuple[tuple[str, Any], ...]) -> tuple[Callable[..., Array], ...]:
@@ -406,7 +426,7 @@ def activation(
         kw = dict(static)
         f = functools.partial(fn, **kw) if kw else fn
         d = functools.partial(derivative, **kw) if kw else derivative
-        core = _make_core(f, d, nparams)
+        core = _make_core(f, d, nparams, upcast)
 
         # Rank matching happens inside the jitted programs (free when traced), so the fast
         # path below can hand Python-number parameters straight to jit's C++ dispatch.

@@ -20,6 +20,7 @@ def _relu_derivative(x: Array) -> Select:
 
 @activation(
     derivative=_relu_derivative,
+    upcast=False,  # exact in any dtype: XLA keeps the 16-bit input for the backward
     kinks=(Kink("0", d1="0"),),
     residual="mask",
     jax_nn="relu",
