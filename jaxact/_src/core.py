@@ -122,24 +122,24 @@ def _make_core(
     fn: Callable[..., Array],
     derivative: Callable[..., Partial | tuple[Partial, ...]],
     nparams: int,
-    widen: bool = True,
+    upcast: bool = True,
 ) -> Callable[..., Array]:
     """The custom_jvp function of (x, *params), x already a floating array of the output dtype;
-    ``widen``: compute 16-bit inputs in float32 (else in their own dtype)."""
+    ``upcast``: compute 16-bit inputs in float32 (else in their own dtype)."""
 
-    def upcast(x: Array, params: Sequence[Array]) -> tuple[Array, list[Array]]:
-        cd = compute_dtype(x.dtype) if widen else x.dtype
+    def for_compute(x: Array, params: Sequence[Array]) -> tuple[Array, list[Array]]:
+        cd = compute_dtype(x.dtype) if upcast else x.dtype
         return x.astype(cd), [p.astype(cd) for p in params]
 
     @jax.custom_jvp
     def core(x: Array, *params: Array) -> Array:
-        xc, pc = upcast(x, params)
+        xc, pc = for_compute(x, params)
         with computing_for(x.dtype):
             y = fn(xc, *pc)
         return like_input(y, x.dtype, is_weak(x, *params))
 
     def partials_of(x: Array, params: Sequence[Array]) -> tuple[Partial, ...]:
-        xc, pc = upcast(x, params)
+        xc, pc = for_compute(x, params)
         with computing_for(x.dtype):
             result: Any = derivative(xc, *pc)
         partials: tuple[Partial, ...] = (result,) if nparams == 0 else tuple(result)
