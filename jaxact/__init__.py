@@ -5,6 +5,7 @@ from jaxact import testing as testing
 from jaxact._src.core import Activation as Activation
 from jaxact._src.core import Select as Select
 from jaxact._src.core import activation as activation
+from jaxact._src.entmax import entmax as entmax
 from jaxact._src.exponential import celu as celu
 from jaxact._src.exponential import elu as elu
 from jaxact._src.exponential import log1mexp as log1mexp
@@ -20,6 +21,8 @@ from jaxact._src.gated import reglu_pair as reglu_pair
 from jaxact._src.gated import swiglu as swiglu
 from jaxact._src.gated import swiglu_pair as swiglu_pair
 from jaxact._src.gelu import gelu as gelu
+from jaxact._src.logsumexp import logmeanexp as logmeanexp
+from jaxact._src.logsumexp import logsumexp as logsumexp
 from jaxact._src.rectifiers import hard_shrink as hard_shrink
 from jaxact._src.rectifiers import hard_sigmoid as hard_sigmoid
 from jaxact._src.rectifiers import hard_silu as hard_silu
@@ -43,11 +46,8 @@ from jaxact._src.sigmoid_family import silu as silu
 from jaxact._src.sigmoid_family import softplus as softplus
 from jaxact._src.sigmoid_family import swish as swish
 from jaxact._src.softmax import log_softmax as log_softmax
-from jaxact._src.softmax import logmeanexp as logmeanexp
-from jaxact._src.softmax import logsumexp as logsumexp
 from jaxact._src.softmax import softmax as softmax
 from jaxact._src.softmax import softmin as softmin
-from jaxact._src.sparse import entmax as entmax
 from jaxact._src.sparse import entmax15 as entmax15
 from jaxact._src.sparse import sparsemax as sparsemax
 from jaxact._src.tanh_family import identity as identity

@@ -11,21 +11,21 @@ from jaxact._src import gelu as _gelu
 from jaxact._src import rectifiers as _rectifiers
 from jaxact._src import sigmoid_family as _sigmoid
 from jaxact._src import tanh_family as _tanh
+from jaxact._src.entmax import entmax_jvp as entmax_jvp
 from jaxact._src.gated import clamped_swiglu_jvp as clamped_swiglu_jvp
 from jaxact._src.gated import geglu_jvp as geglu_jvp
 from jaxact._src.gated import reglu_jvp as reglu_jvp
 from jaxact._src.gated import swiglu_jvp as swiglu_jvp
+from jaxact._src.logsumexp import logmeanexp_jvp as logmeanexp_jvp
+from jaxact._src.logsumexp import logsumexp_jvp as logsumexp_jvp
 from jaxact._src.rectifiers import leaky_relu_derivative as leaky_relu
 from jaxact._src.rectifiers import prelu_derivative as prelu
 from jaxact._src.sigmoid_family import glu_jvp as glu_jvp
 from jaxact._src.softmax import log_softmax_jvp as log_softmax_jvp
-from jaxact._src.softmax import logmeanexp_jvp as logmeanexp_jvp
-from jaxact._src.softmax import logsumexp_jvp as logsumexp_jvp
 from jaxact._src.softmax import softmax_jacobian as softmax_jacobian
 from jaxact._src.softmax import softmax_jvp as softmax_jvp
 from jaxact._src.softmax import softmin_jvp as softmin_jvp
 from jaxact._src.sparse import entmax15_jvp as entmax15_jvp
-from jaxact._src.sparse import entmax_jvp as entmax_jvp
 from jaxact._src.sparse import sparsemax_jvp as sparsemax_jvp
 
 celu = _exponential.celu.derivative

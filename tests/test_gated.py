@@ -199,7 +199,7 @@ def test_entmax_with_an_alpha_array_matches_the_float64_reference(alphas):
 def test_entmax_threshold_methods_agree(how):
     """Every way _entmax finds tau (an array alpha <= 2: Newton's method; bisection; the
     power 2 by multiplications) gives alpha = 1.5 to float tolerance, on rows of 2000."""
-    from jaxact._src.sparse import _entmax
+    from jaxact._src.entmax import _entmax
 
     x = np.random.default_rng(8).normal(size=(4, 2000)) * 3
     want = np.stack([_entmax_float64(row, 1.5) for row in x])

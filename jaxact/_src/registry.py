@@ -107,8 +107,8 @@ _QUICK_GELU_BOUNDS: dict[str, Any] = {
     ),
 }
 
-REGISTRY: tuple[Spec, ...] = (
-    # ---------------------------------------------------------------- sigmoid family
+# ---------------------------------------------------------------- sigmoid family
+_SIGMOID_FAMILY: tuple[Spec, ...] = (
     Spec(
         name="sigmoid",
         monotone=True,
@@ -174,7 +174,10 @@ REGISTRY: tuple[Spec, ...] = (
         reference=_ref_gelu,
         **_GELU_ORACLES[False],
     ),
-    # ---------------------------------------------------------------- exponential units
+)
+
+# ---------------------------------------------------------------- exponential units
+_EXPONENTIAL: tuple[Spec, ...] = (
     Spec(
         name="elu",
         monotone=True,
@@ -219,7 +222,10 @@ REGISTRY: tuple[Spec, ...] = (
             else m.mpf(C.XIELU_ALPHA) * (m.exp(x) - 1 - x) + x / 2
         ),
     ),
-    # ---------------------------------------------------------------- rectifiers
+)
+
+# ---------------------------------------------------------------- rectifiers
+_RECTIFIERS: tuple[Spec, ...] = (
     Spec(
         name="relu",
         monotone=True,
@@ -267,7 +273,10 @@ REGISTRY: tuple[Spec, ...] = (
         params={"slope": 0.25},
         mp=lambda m, x, slope: x if x > 0 else m.mpf(slope) * x,
     ),
-    # ---------------------------------------------------------------- hard functions
+)
+
+# ---------------------------------------------------------------- hard functions
+_HARD: tuple[Spec, ...] = (
     Spec(
         name="hard_sigmoid",
         monotone=True,
@@ -294,7 +303,10 @@ REGISTRY: tuple[Spec, ...] = (
         truth_derivative=lambda x: jnp.where(jnp.abs(x) < 1, 1.0, 0.0).astype(x.dtype),
         mp=lambda m, x: min(max(x, -1), 1),
     ),
-    # ---------------------------------------------------------------- tanh family
+)
+
+# ---------------------------------------------------------------- tanh family
+_TANH_FAMILY: tuple[Spec, ...] = (
     Spec(
         name="tanh",
         monotone=True,
@@ -342,7 +354,10 @@ REGISTRY: tuple[Spec, ...] = (
             "b / (2r (r - x)) carries the rounding of r = sqrt(x^2 + b) twice"
         ),
     ),
-    # ---------------------------------------------------------------- sparse
+)
+
+# ---------------------------------------------------------------- sparse
+_SPARSE_ELEMENTWISE: tuple[Spec, ...] = (
     Spec(
         name="sparse_plus",
         monotone=True,
@@ -361,7 +376,10 @@ REGISTRY: tuple[Spec, ...] = (
         truth_derivative=_sparse_sigmoid_d,
         mp=lambda m, x: 0 if x <= -1 else (1 if x >= 1 else (x + 1) / 2),
     ),
-    # ---------------------------------------------------------------- shrinks, threshold
+)
+
+# ---------------------------------------------------------------- shrinks, threshold
+_SHRINKS: tuple[Spec, ...] = (
     Spec(
         name="hard_shrink",
         monotone=True,
@@ -416,7 +434,10 @@ REGISTRY: tuple[Spec, ...] = (
         domain=(0.05, 8.0),
         mp=lambda m, x: m.log(-m.expm1(-x)) if x > 0 else m.nan,
     ),
-    # ---------------------------------------------------------------- rows along an axis
+)
+
+# ------------------------------------------------ gated units (last axis split in halves)
+_GATED: tuple[Spec, ...] = (
     Spec(
         name="glu",
         fn=jaxact.glu,
@@ -465,6 +486,10 @@ REGISTRY: tuple[Spec, ...] = (
         mp=lambda m, x: 2 * min(x, 7) / (1 + m.exp(-m.mpf("1.702") * min(x, 7))),
         **_QUICK_GELU_BOUNDS,
     ),
+)
+
+# ---------------------------------------------- normalizers and reductions along an axis
+_ROWS: tuple[Spec, ...] = (
     Spec(
         name="softmax",
         fn=jaxact.softmax,
@@ -543,6 +568,19 @@ REGISTRY: tuple[Spec, ...] = (
         slice_kinks=(-2.0, 2.0),
         mp=_mp_entmax_slice,
     ),
+)
+
+# One entry per activation, by family (the order of the report and the tables).
+REGISTRY: tuple[Spec, ...] = (
+    *_SIGMOID_FAMILY,
+    *_EXPONENTIAL,
+    *_RECTIFIERS,
+    *_HARD,
+    *_TANH_FAMILY,
+    *_SPARSE_ELEMENTWISE,
+    *_SHRINKS,
+    *_GATED,
+    *_ROWS,
 )
 
 BY_NAME: dict[str, Spec] = {s.name: s for s in REGISTRY}

@@ -10,15 +10,12 @@ zeros with zero gradient; a ``+inf`` logit takes all the mass; a NaN makes the r
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
-from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from jaxact._src.arrays import (
@@ -26,7 +23,6 @@ from jaxact._src.arrays import (
     as_mask,
     call_jit,
     compute_dtype,
-    is_number,
     masked,
     public_jvp,
     single_axis,
@@ -45,7 +41,7 @@ def _prepare(z: Array) -> tuple[Array, Array, Array, Array]:
     return z, zs, k, mx
 
 
-def _finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
+def finish(p: Array, z: Array, mx: Array, support_size: Array) -> Array:
     """Rows with +inf logits: all mass on them; rows with no support: zeros; NaN rows: NaN."""
     is_inf = z == jnp.inf
     n_inf = jnp.sum(is_inf, axis=-1, keepdims=True).astype(z.dtype)
@@ -84,7 +80,7 @@ def _sort_free(
     """max(z - tau, 0)^power with z = scale * x - max, tau from ``threshold(shifted, regular)``
     -> (tau, support size, settled) per row; a batch with an unsettled row is mapped by
     ``sorted_map`` (one ``lax.cond``). z is formed inside each loop that reads it, never
-    materialized; rows whose maximum is not finite (+inf, NaN, all -inf) are ``_finish``'s."""
+    materialized; rows whose maximum is not finite (+inf, NaN, all -inf) are ``finish``'s."""
     cd = compute_dtype(x.dtype)
     mx = jnp.max(x, axis=-1, keepdims=True).astype(cd) * scale
     shift = jnp.where(jnp.isfinite(mx), mx, 0)
@@ -96,7 +92,7 @@ def _sort_free(
 
     def found() -> Array:
         z = shifted()
-        return _finish(jnp.maximum(z - tau, 0) ** power, z, mx, size)
+        return finish(jnp.maximum(z - tau, 0) ** power, z, mx, size)
 
     return jax.lax.cond(jnp.all(settled), found, lambda: sorted_map(x.astype(cd)))
 
@@ -141,7 +137,7 @@ def _sparsemax_threshold(
     # tau* >= max - 1 (the largest entry's probability is at most 1), so the entries within 1
     # of the maximum hold the support: the first sum is over them (bounded: summing every
     # entry could overflow, as [0, 0, 2^127] does, to -inf)
-    tau1, size1 = next_tau(_minus_one(regular, shifted))
+    tau1, size1 = next_tau(minus_one(regular, shifted))
     init = (tau1, size1, jnp.full_like(size1, -1), jnp.asarray(0))
     tau, size, before, _ = jax.lax.while_loop(moving, step, init)
     # tau came from the entries above the previous tau; they are the support once fixed
@@ -156,7 +152,7 @@ def _sparsemax_sorted(xc: Array) -> Array:
     size = jnp.sum(in_support, axis=-1, keepdims=True)
     idx = jnp.maximum(size - 1, 0)
     tau = (jnp.take_along_axis(cs, idx, axis=-1) - 1) / jnp.maximum(size, 1).astype(z.dtype)
-    return _finish(jnp.maximum(z - tau, 0), z, mx, size)
+    return finish(jnp.maximum(z - tau, 0), z, mx, size)
 
 
 @_sparsemax.defjvp
@@ -263,7 +259,7 @@ def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[A
         tau, before, i = state
         return jnp.any((tau != before) & regular) & (i < THRESHOLD_STEPS)
 
-    tau0 = _minus_one(regular, shifted)  # tau* >= max - 1: the largest p is at most 1
+    tau0 = minus_one(regular, shifted)  # tau* >= max - 1: the largest p is at most 1
     tau, _, _ = jax.lax.while_loop(moving, step, step((tau0, tau0, jnp.asarray(0))))
     z = shifted()
     above = z > tau
@@ -275,7 +271,7 @@ def _entmax15_threshold(shifted: Callable[[], Array], regular: Array) -> tuple[A
     return tau, k, (kept == k) | ~regular
 
 
-def _minus_one(regular: Array, shifted: Callable[[], Array]) -> Array:
+def minus_one(regular: Array, shifted: Callable[[], Array]) -> Array:
     """-1 (tau = max - 1 in shifted units) per row, formed from the rows: under shard_map a
     loop's first carry must vary with them as its later values do."""
     return jnp.where(regular, -1, -1).astype(jax.eval_shape(shifted).dtype)
@@ -291,7 +287,7 @@ def _entmax15_sorted(xc: Array) -> Array:
     tau_k = mean - jnp.sqrt(jnp.maximum(delta, 0))
     size = jnp.sum(tau_k <= zs, axis=-1, keepdims=True)
     tau = jnp.take_along_axis(tau_k, jnp.maximum(size - 1, 0), axis=-1)
-    return _finish(jnp.square(jnp.maximum(z - tau, 0)), z, mx, size)
+    return finish(jnp.square(jnp.maximum(z - tau, 0)), z, mx, size)
 
 
 def _safe_sqrt(p: Array) -> Array:
@@ -366,243 +362,3 @@ def entmax15_jvp(
       Array([ 0.35355338, -0.35355338], dtype=float32)
     """
     return public_jvp("entmax15_jvp", entmax15, x, tangent, axis=axis, where=where)
-
-
-# --------------------------------------------------------------------------- alpha-entmax
-
-# Bisection halvings of tau's bracket [max - 1, max] (width 1): 30 reach float32's spacing
-# near 1, 60 float64's; p is renormalized after. (Newton's method stops by twice as many.)
-ENTMAX_ITERS = {32: 30, 64: 60}
-
-
-# How _entmax finds its threshold: per batch (None: Newton if every alpha <= 2, else
-# bisection), "bisect", or an int k: bisection with the power 1 / (alpha - 1) = k known (a
-# Python-number alpha such as 1.5 or 2), taken by multiplications.
-How = Literal["bisect"] | int | None
-
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _entmax(x: Array, alpha: Array, how: How = None) -> Array:
-    """alpha-entmax along the last axis; alpha broadcasts with size 1 there; ``how``: see
-    :data:`How`."""
-    cd = compute_dtype(x.dtype)
-    xc, ac = x.astype(cd), alpha.astype(cd)
-    mx = jnp.max(xc, axis=-1, keepdims=True)
-    z = xc - jnp.where(jnp.isfinite(mx), mx, 0)
-    # Shift, then scale: the maximum is exactly 0. (Scaling first lets XLA contract
-    # x * (alpha - 1) - max into one FMA, which leaves the product's rounding error at the
-    # maximum, up to ulp(max): large logits then had no support in the bracket [-1, 0].)
-    zs = z * (ac - 1)  # <= 0 in finite rows
-    beta = 1 / (ac - 1)
-    power = how if isinstance(how, int) else beta
-    tau = _entmax_threshold(zs, beta, power, jnp.isfinite(mx), how)
-    p = jnp.maximum(zs - tau, 0) ** power
-    total = jnp.sum(p, axis=-1, keepdims=True)
-    p = p / jnp.where(total == 0, 1, total)
-    return _finish(p, z, mx, jnp.sum(p > 0, axis=-1, keepdims=True)).astype(x.dtype)
-
-
-def _entmax_threshold(
-    zs: Array, beta: Array, power: Array | int, regular: Array, how: How = None
-) -> Array:
-    """The root tau of f(tau) = sum max(zs - tau, 0)^beta - 1 (zs <= 0, max 0): f
-    decreases from f(-1) >= 0 (the maximum alone gives 1) to f(0) = -1. For alpha <= 2
-    (beta >= 1) f is convex: Newton's method from -1 climbs monotonically to the root
-    (~6-10 passes over the row against bisection's 30 for float32, each with a power) and
-    settles when a step no longer raises tau. Otherwise the bracket [-1, 0] is bisected.
-    ``power`` is beta, or the same as an int (``how``), for the bisection's powers.
-    ``how`` (see :data:`How`) fixes the method; None takes Newton's for a batch whose
-    alphas are all <= 2, else bisection (one ``lax.cond``). Returns a tau where the mass is
-    still >= 1 (a nonempty support)."""
-    iters = ENTMAX_ITERS[jnp.finfo(zs.dtype).bits]
-    start = _minus_one(regular, lambda: zs)
-
-    def bisect() -> Array:
-        def halve(_: int, bounds: tuple[Array, Array]) -> tuple[Array, Array]:
-            lo, hi = bounds
-            mid = (lo + hi) / 2
-            over = jnp.sum(jnp.maximum(zs - mid, 0) ** power, axis=-1, keepdims=True) >= 1
-            return jnp.where(over, mid, lo), jnp.where(over, hi, mid)
-
-        return jax.lax.fori_loop(0, iters, halve, (start, jnp.zeros_like(start)))[0]
-
-    def newton() -> Array:
-        def step(state: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
-            tau, _, i = state
-            d = jnp.maximum(zs - tau, 0)
-            dp = jnp.where(d > 0, d ** (beta - 1), 0)  # d^(beta - 1) on the support
-            f = jnp.sum(d * dp, axis=-1, keepdims=True) - 1
-            slope = beta * jnp.sum(dp, axis=-1, keepdims=True)
-            new = tau + f / jnp.maximum(slope, jnp.finfo(slope.dtype).tiny)
-            return jnp.maximum(new, tau), tau, i + 1
-
-        def moving(state: tuple[Array, Array, Array]) -> Array:
-            tau, before, i = state
-            return jnp.any((tau != before) & regular) & (i < 2 * iters)
-
-        return jax.lax.while_loop(moving, step, step((start, start, jnp.asarray(0))))[0]
-
-    if how is None:
-        return jax.lax.cond(jnp.all((beta >= 1) | ~regular), newton, bisect)
-    return bisect()
-
-
-def _entmax_jvp(how: How, primals: Any, tangents: Any) -> tuple[Array, Array]:
-    (x, alpha), (tx, ta) = primals, tangents
-    p = _entmax(x, alpha, how)
-    cd = compute_dtype(p.dtype)
-    pc, ac = p.astype(cd), alpha.astype(cd)
-    support = pc > 0
-    safe_p = jnp.where(support, pc, 1)
-    g = jnp.where(support, safe_p ** (2 - ac), 0)  # p^(2 - alpha) on the support
-    gsum = jnp.sum(g, axis=-1, keepdims=True)
-    gsum = jnp.where(gsum == 0, 1, gsum)
-    terms = []  # (no zeros array to add to: it would be kept for reverse mode)
-    if not isinstance(tx, SymbolicZero):
-        # in the input dtype, sums in the compute dtype: reverse mode keeps g as p's dtype
-        gl, t = g.astype(p.dtype), tx.astype(p.dtype)
-        dot = jnp.sum(gl * t, axis=-1, keepdims=True, dtype=cd)
-        terms.append(gl * (t - (dot / gsum).astype(p.dtype)))
-    if not isinstance(ta, SymbolicZero):
-        # dp/dalpha = (-p log p + g (x - tau')) / (alpha - 1), tau' = (<g, x> + H) / sum g
-        # with H = -sum p log p; x shifted by the row maximum (the formula is shift-free).
-        xc = x.astype(cd)
-        top = jnp.max(jnp.where(support, xc, -jnp.inf), axis=-1, keepdims=True)
-        finite = jnp.isfinite(top)
-        xs = jnp.where(support & finite, xc - jnp.where(finite, top, 0), 0)
-        plogp = jnp.where(support, pc * jnp.log(safe_p), 0)
-        entropy = -jnp.sum(plogp, axis=-1, keepdims=True)
-        tau_a = (jnp.sum(g * xs, axis=-1, keepdims=True) + entropy) / gsum
-        dpa = jnp.where(finite, (-plogp + g * (xs - tau_a)) / (ac - 1), 0)
-        terms.append((dpa * ta.astype(cd)).astype(p.dtype))
-    out = terms[0] + terms[1] if len(terms) == 2 else (terms[0] if terms else jnp.zeros_like(pc))
-    return p, out.astype(p.dtype)
-
-
-_entmax.defjvp(_entmax_jvp, symbolic_zeros=True)
-
-
-def _entmax_apply(x: Array, alpha: Array, mask: Array | None, axis: int, how: How = None) -> Array:
-    xm = jnp.moveaxis(masked(x, mask), axis, -1)
-    am = jnp.moveaxis(alpha, axis, -1)
-    return jnp.moveaxis(_entmax(xm, am, how), -1, axis)
-
-
-def _how(alpha: float) -> How:
-    """:data:`How` for a Python-number alpha (> 1): bisection, with the power taken by
-    multiplications where 1 / (alpha - 1) is a small integer (alpha 1.5: 2, alpha 2: 1).
-    (Newton's method is for array alphas: with a constant non-integer power XLA's program
-    for it keeps two more input-sized arrays, 256 MiB against 130 for (8192, 2048).)"""
-    beta = 1 / (alpha - 1)
-    return int(beta) if beta == int(beta) and 1 <= beta <= 8 else "bisect"
-
-
-def _entmax_apply_number(x: Array, alpha: Array, mask: Array | None, axis: int, how: How) -> Array:
-    """:func:`_entmax_apply` for a Python-number ``alpha`` (jit makes it a weakly typed
-    scalar; the general path's eager conversion, reshape and host check of alpha cost ~55
-    us a call: float32[1024] 150 -> 95 us)."""
-    return _entmax_apply(x, jnp.reshape(alpha, (1,) * x.ndim), mask, axis, how)
-
-
-@declare(
-    Facts(
-        "entmax",
-        kind="normalizer",
-        reference="Peters, Niculae & Martins 2019; Correia, Niculae & Martins 2019",
-    )
-)
-def entmax(
-    x: ArrayLike, alpha: ArrayLike = 1.5, axis: int = -1, where: ArrayLike | None = None
-) -> Array:
-    r"""alpha-entmax: sparse normalizers from softmax (:math:`\alpha \to 1`) to sparsemax
-    (:math:`\alpha = 2`), differentiable in ``x`` and in :math:`\alpha`.
-
-    .. math::
-      p_i = \big[(\alpha - 1) x_i - \tau\big]_+^{1/(\alpha - 1)}, \qquad
-      \dot p = g \odot \Big(\dot x - \frac{\langle g, \dot x\rangle}{\sum_j g_j}\Big)
-        + \frac{\partial p}{\partial \alpha}\,\dot\alpha,
-
-    with :math:`\tau` such that :math:`p` sums to 1 (Newton's method for :math:`\alpha \le 2`,
-    bisection above), :math:`g = p^{2 - \alpha}` on the support and 0 off it, and
-    :math:`\frac{\partial p}{\partial \alpha} =
-    \frac{1}{\alpha - 1}\big(-p \log p + g \odot (x - \tau')\big)`,
-    :math:`\tau' = (\langle g, x\rangle + H(p)) / \sum_j g_j`, :math:`H` the Shannon entropy
-    (Correia et al. 2019). Equal to :func:`entmax15` at :math:`\alpha = 1.5` and to
-    :func:`sparsemax` at :math:`\alpha = 2`, to float tolerance. ``alpha`` is a
-    differentiable array that broadcasts against ``x`` with size 1 along ``axis`` (one
-    :math:`\alpha` per head: shape ``(H, 1, 1)`` for ``(B, H, T, T)`` scores); it must be
-    :math:`> 1` (checked when concrete). Masks, extremes and empty rows behave as for
-    :func:`sparsemax`. Reverse mode keeps one array (:math:`g`), and :math:`\partial
-    p/\partial\alpha` as well when :math:`\alpha` is differentiated.
-
-    Args:
-      x: input array.
-      alpha: :math:`\alpha > 1` (default 1.5), differentiable.
-      axis: the axis to normalize over (a single int).
-      where: optional boolean mask, broadcastable to ``x``; False entries get 0.
-
-    Returns:
-      An array of the shape and dtype of ``x``, on the simplex along ``axis``.
-
-    Examples:
-      >>> jaxact.entmax(jnp.array([1.0, 1.0, -5.0]), alpha=2.0)
-      Array([0.5, 0.5, 0. ], dtype=float32)
-      >>> jaxact.entmax(jnp.array([0.0, 0.0]), alpha=1.25)
-      Array([0.5, 0.5], dtype=float32)
-    """
-    xa = as_float_array("entmax", x)
-    ax = single_axis("entmax", axis, xa.ndim)
-    mask = as_mask("entmax", where, xa.shape)
-    if is_number(alpha):  # the common call: checked here, shaped inside the program
-        if not alpha > 1:
-            raise ValueError(f"entmax: `alpha` must be > 1, got {alpha}")
-        if xa.shape[ax] == 0:
-            return xa
-        return call_jit(_entmax_apply_number, (xa, alpha, mask), (ax, _how(alpha)))
-    aa = as_float_array("entmax", alpha, "alpha")
-    rows = tuple(1 if i == ax else d for i, d in enumerate(xa.shape))
-    if aa.ndim > xa.ndim:
-        raise ValueError(f"entmax: `alpha` of shape {aa.shape} has more axes than `x`")
-    aa = aa.reshape((1,) * (xa.ndim - aa.ndim) + aa.shape)
-    try:
-        fits = np.broadcast_shapes(aa.shape, rows) == rows
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(
-            f"entmax: `alpha` of shape {aa.shape} must broadcast to {rows} (size 1 along axis)"
-        )
-    try:
-        concrete = np.asarray(aa)
-    except jax.errors.TracerArrayConversionError:
-        concrete = None
-    if concrete is not None and not (concrete > 1).all():
-        raise ValueError(f"entmax: `alpha` must be > 1, got {concrete}")
-    return xa if xa.shape[ax] == 0 else call_jit(_entmax_apply, (xa, aa, mask), (ax,))
-
-
-def entmax_jvp(
-    x: ArrayLike,
-    tangent: ArrayLike,
-    alpha: ArrayLike = 1.5,
-    axis: int = -1,
-    where: ArrayLike | None = None,
-) -> Array:
-    r"""The JVP of :func:`entmax` in ``x``: :math:`\dot p = g \odot (\dot x - \langle g,
-    \dot x\rangle / \sum_j g_j)`, :math:`g = p^{2 - \alpha}` on the support.
-
-    Args:
-      x: input array.
-      tangent: the input tangent, of the shape of ``x``.
-      alpha: as for :func:`entmax`.
-      axis: as for :func:`entmax`.
-      where: as for :func:`entmax`.
-
-    Returns:
-      The output tangent, of the shape and dtype of ``x``.
-
-    Examples:
-      >>> jaxact.derivatives.entmax_jvp(jnp.zeros(2), jnp.array([1.0, 0.0]), alpha=2.0)
-      Array([ 0.5, -0.5], dtype=float32)
-    """
-    return public_jvp("entmax_jvp", entmax, x, tangent, alpha=alpha, axis=axis, where=where)
