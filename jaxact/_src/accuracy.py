@@ -4,7 +4,7 @@ and a wide float32 sample. The one place where ulps are computed."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "measure",
     "measure_f32_range",
     "native",
+    "sample16",
     "ulp_error",
 ]
 
@@ -104,6 +105,31 @@ def all_finite(dtype: Any) -> np.ndarray:
     assert dtype.itemsize == 2, dtype
     v = np.arange(1 << 16, dtype=np.uint16).view(dtype)
     return v[np.isfinite(v.astype(np.float32))]
+
+
+def sample16(dtype: Any, count: int, near: Sequence[float] = (), seed: int = 0) -> np.ndarray:
+    """About ``count`` finite values of a 16-bit float dtype for a quick scan: half every
+    k-th bit pattern (so each binade of both signs, the subnormals included, has its share),
+    half random patterns (seed ``seed``), the extremes (+-0, the smallest and largest
+    subnormal, the smallest normal, +-1, +-max) and the 9 patterns around each value in
+    ``near`` (the kinks). Sorted by bit pattern, no repeats."""
+    every = all_finite(dtype)
+    bits = every.view(np.uint16)
+    rng = np.random.default_rng(seed)
+    stride = max(1, 2 * every.size // max(count, 1))
+    picked = [bits[int(rng.integers(stride)) :: stride], rng.choice(bits, count // 2)]
+    fi = np.finfo(np.dtype(dtype))
+    tiny = float(fi.smallest_subnormal)
+    extremes = [0.0, tiny, float(fi.smallest_normal) - tiny, float(fi.smallest_normal), 1.0]
+    extremes.append(float(fi.max))
+    dt = np.dtype(dtype)
+    picked.append(np.array([*extremes, *(-v for v in extremes)], dt).view(np.uint16))
+    for k in near:  # the patterns next to a kink (next to +0 and -0 for a kink at 0)
+        for v in [float(k), -float(k)] if k == 0 else [float(k)]:
+            b = int(np.array(v, dt).view(np.uint16))
+            picked.append((np.arange(b - 4, b + 5) & 0xFFFF).astype(np.uint16))
+    out = np.unique(np.concatenate(picked).astype(np.uint16))
+    return out.view(np.dtype(dtype))[np.isfinite(out.view(np.dtype(dtype)).astype(np.float32))]
 
 
 def f32_samples(n: int = 100_000, seed: int = 0) -> np.ndarray:

@@ -18,9 +18,8 @@ The checks, in the order they run (one report row each):
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -29,7 +28,26 @@ import numpy as np
 from jax import Array
 from jax.test_util import check_grads
 
-from jaxact._src.accuracy import UlpStats, _stats, all_finite, f32_samples, measure, native
+from jaxact._src.checks import (
+    DEFAULT_BOUNDS as DEFAULT_BOUNDS,
+)
+from jaxact._src.checks import (
+    DTYPES,
+    FINITE_DIFF,
+    KINDS,
+    REFERENCE,
+    Check,
+    CheckReport,
+    as_float,
+    compare,
+    run_check,
+    value_and_grad_check,
+)
+from jaxact._src.checks import (
+    strict_json as strict_json,
+)
+from jaxact._src.precision import precision_rows
+from jaxact._src.precision import scan_inputs as scan_inputs
 
 __all__ = [
     "Check",
@@ -42,161 +60,6 @@ __all__ = [
 ]
 
 Fn = Callable[..., Array]
-
-DTYPES = ("bfloat16", "float16", "float32")
-# Default bounds (value, derivative), in ulps of the dtype where the truth is a normal
-# number: 16-bit results computed in float32 and rounded once are within half an ulp.
-DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
-    "bfloat16": (1.0, 1.0),
-    "float16": (1.0, 1.0),
-    "float32": (4.0, 4.0),
-}
-KINDS = ("elementwise", "normalizer", "reduction", "gated")
-
-# Who disagreed, as the report names it.
-RULE = "the rule (jax.grad of fn)"
-REFERENCE = "autodiff of the reference"
-FINITE_DIFF = "finite differences (float64)"
-TRUTH = "the float64 truth"
-LIMIT = "the float64 limit"
-
-
-def strict_json(obj: Any) -> Any:
-    """``obj`` with every non-finite float written as the string "inf", "-inf" or "nan"
-    (JSON has no such numbers; Python's Infinity/NaN extension is rejected by other parsers)."""
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return "nan" if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, dict):
-        return {k: strict_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [strict_json(v) for v in obj]
-    return obj
-
-
-@dataclass
-class Check:
-    """One row of a :class:`CheckReport`.
-
-    ``worst_input`` is where the check was worst (a flat index into the points for rows),
-    ``got`` and ``want`` the two values there, ``error`` the error in ``unit`` ("ulp",
-    "eps" for absolute errors in eps, "tol" for multiples of the float64 tolerance), and
-    ``against`` what ``got`` was compared with, ``bad`` the count of inputs that gave NaN,
-    inf or a flush where the truth is a finite (normal) number.
-    """
-
-    check: str
-    ok: bool
-    detail: str = ""
-    worst_input: float | None = None
-    got: float | None = None
-    want: float | None = None
-    error: float | None = None
-    unit: str | None = None
-    against: str | None = None
-    bad: int = 0  # inputs that are NaN/inf (or flushed) where the truth is not
-
-    def line(self, width: int) -> str:
-        text = f"  {'ok  ' if self.ok else 'FAIL'} {self.check:<{width}}  {self.detail}"
-        if not self.ok and self.worst_input is not None:
-            text += (
-                f"\n  {'':4} {'':<{width}}  worst at x = {self.worst_input!r}: got {self.got!r},"
-                f" want {self.want!r} ({self.against})"
-            )
-        return text
-
-
-@dataclass
-class CheckReport:
-    """The outcome of :func:`check_activation`: one :class:`Check` per check.
-
-    ``report.ok`` is the verdict, ``str(report)`` a table, ``report.to_dict()`` (or
-    ``report.to_json()``) a JSON-able form.
-    """
-
-    name: str
-    rows: list[Check] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [r for r in self.rows if not r.ok]
-
-    def add(self, check: str, ok: bool, detail: str = "", **where: Any) -> None:
-        self.rows.append(Check(check, bool(ok), detail, **where))
-
-    def __getitem__(self, check: str) -> Check:
-        for r in self.rows:
-            if r.check == check:
-                return r
-        raise KeyError(check)
-
-    def __str__(self) -> str:
-        width = max((len(r.check) for r in self.rows), default=5)
-        lines = [f"check_activation({self.name}): {'PASS' if self.ok else 'FAIL'}"]
-        lines += [r.line(width) for r in self.rows]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able: non-finite numbers are the strings "inf", "-inf" and "nan"."""
-        return strict_json(
-            {"name": self.name, "ok": self.ok, "checks": [asdict(r) for r in self.rows]}
-        )
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
-
-
-# ------------------------------------------------------------------------------ helpers
-def _f(v: Any) -> float:
-    return float(np.asarray(v, dtype=np.float64))
-
-
-def _compare(
-    check: str,
-    got: Any,
-    want: Any,
-    rtol: float,
-    atol: Any,
-    against: str,
-    x: Any = None,
-) -> Check:
-    """``got`` against ``want`` elementwise: ``|got - want| <= atol + rtol |want|``, NaN only
-    where ``want`` is NaN. ``x`` (same shape or broadcastable) names the worst input."""
-    a = np.asarray(got, dtype=np.float64)
-    b = np.asarray(want, dtype=np.float64)
-    if a.shape != b.shape:
-        return Check(check, False, f"shape {a.shape} != reference shape {b.shape}")
-    xs = None if x is None else np.broadcast_to(np.asarray(x, np.float64), a.shape).ravel()
-    with np.errstate(invalid="ignore", over="ignore"):
-        err = np.where((np.isnan(a) & np.isnan(b)) | (a == b), 0.0, np.abs(a - b))
-        err = np.where(np.isnan(err), np.inf, err)
-        tol = atol + rtol * np.abs(b)
-        excess = np.where(np.isfinite(err), err / tol, np.inf)
-    if excess.size == 0:
-        return Check(check, True, "empty")
-    i = int(np.argmax(excess))
-    e = float(excess.ravel()[i])
-    where = xs[i] if xs is not None else float(i)
-    ok = e <= 1
-    at = f"{atol:g}" if isinstance(atol, int | float) else "per point"
-    tol_txt = f"rtol={rtol:g}, atol={at}"
-    detail = f"max err {float(err.ravel()[i]):.3g} ({tol_txt})"
-    if not ok:
-        detail = f"max err {float(err.ravel()[i]):.3g}, {e:.3g} x the tolerance ({tol_txt})"
-    return Check(
-        check,
-        ok,
-        detail,
-        worst_input=float(where),
-        got=float(a.ravel()[i]),
-        want=float(b.ravel()[i]),
-        error=e,
-        unit="tol",
-        against=against,
-    )
 
 
 def slice_of(fn: Fn, kind: str) -> Fn:
@@ -224,9 +87,10 @@ def _default_points(domain: tuple[float, float], kinks: Sequence[float], kind: s
 
 
 def _grad_fn(f: Fn, kind: str) -> Fn:
+    """The derivative at each point (the Jacobian of each row), as one compiled program."""
     if kind != "elementwise":
-        return jax.vmap(jax.jacrev(f))
-    return jax.vmap(jax.grad(f))
+        return jax.jit(jax.vmap(jax.jacrev(f)))
+    return jax.jit(jax.vmap(jax.grad(f)))
 
 
 def _is_differentiable(v: Any) -> bool:
@@ -244,7 +108,8 @@ def _partial(fn: Fn, params: Mapping[str, Any], name: str) -> Fn:
 
 
 def _tangent_of(fn: Fn, x: Array, v: Array) -> Array:
-    return jax.jvp(fn, (x,), (v,))[1]
+    """The forward-mode derivative of ``fn`` at ``x`` along ``v`` (one compiled program)."""
+    return jax.jit(lambda x, v: jax.jvp(fn, (x,), (v,))[1])(x, v)
 
 
 def _five_point(fn: Fn, x: Array, v: Array, h: Array) -> Array:
@@ -292,7 +157,7 @@ def _fd_compare(
     a = np.asarray(got, np.float64)
     wants, tols, excesses = [], [], []
     for step, k in ((h, 1.0), (h / 16, 16.0)):
-        w = np.asarray(_five_point(fn, x, v, step), np.float64)
+        w = np.asarray(jax.jit(functools.partial(_five_point, fn))(x, v, step), np.float64)
         # The difference quotient rounds to about eps64 |f| / step (1e-13 |f| / s for the
         # step s / 1024); its truncation error is step^4 |f^(5)| / 30. An absolute allowance
         # of 1e-9 (1 + k |f| / s) covers the rounding with a wide margin.
@@ -305,115 +170,7 @@ def _fd_compare(
     short = excesses[1] < excesses[0]
     best_want = np.where(short, wants[1], wants[0])
     best_tol = np.where(short, tols[1], tols[0])
-    return _compare(check, got, best_want, rtol, best_tol, FINITE_DIFF, x=at)
-
-
-# ------------------------------------------------------------------------------ precision
-def scan_inputs(dtype: str, f32_count: int = 100_000) -> np.ndarray:
-    """The inputs of a precision scan: every finite value of a 16-bit dtype, or
-    ``f32_count`` float32 values over the finite range (seed 0)."""
-    if dtype == "float32":
-        return f32_samples(f32_count, seed=0)
-    return all_finite(jnp.dtype(dtype))
-
-
-def _truths(fn: Fn) -> tuple[Fn, Fn]:
-    """The candidate itself in float64: its value and its derivative (the sum's gradient)."""
-    value = jax.jit(fn)
-    derivative = jax.jit(jax.grad(lambda x: jnp.sum(fn(x))))
-    return value, derivative
-
-
-def _stat_check(check: str, s: UlpStats, bound: float, against: str, what: str = "") -> Check:
-    ok = s.ok(bound)
-    unit = s.unit
-    detail = f"max {s.max_ulp:.3g} {unit} (bound {bound:g})"
-    if what:
-        detail = f"{what}: {detail}"
-    if s.bad:
-        detail += f"; {s.bad} input(s) NaN/inf or wrongly rounded where the truth is not"
-    return Check(
-        check,
-        ok,
-        detail,
-        worst_input=s.worst_input,
-        got=s.got,
-        want=s.want,
-        error=s.max_ulp,
-        unit=unit,
-        against=against,
-        bad=s.bad,
-    )
-
-
-def _limit_truth(truth: Fn, sign: float) -> float:
-    """The float64 limit at +-inf: the truth at +-max, or further in if that is NaN."""
-    for m in (float(np.finfo(np.float64).max), 1e300, 1e100, 1e30):
-        v = _f(truth(jnp.asarray([sign * m], jnp.float64))[0])
-        if not np.isnan(v):
-            return v
-    return float("nan")
-
-
-LIMIT_POINTS = 5  # -inf, inf, -max, max, NaN: appended to each dtype's scan
-
-
-def _limit_inputs(dtype: str) -> np.ndarray:
-    big = float(jnp.finfo(jnp.dtype(dtype)).max)
-    return np.array([-np.inf, np.inf, -big, big, np.nan]).astype(jnp.dtype(dtype))
-
-
-def _limits_check(
-    dtype: str,
-    value: np.ndarray,
-    grad: np.ndarray,
-    truth: Fn,
-    truth_derivative: Fn,
-    bounds: tuple[float, float],
-    value_abs: bool,
-    derivative_abs: bool,
-) -> Check:
-    """The row for the outputs at :func:`_limit_inputs` (``value``, ``grad``)."""
-    dt = jnp.dtype(dtype)
-    xs = _limit_inputs(dtype)[:4]
-    with jax.enable_x64(True):
-        want_v = [_limit_truth(truth, -1.0), _limit_truth(truth, 1.0)]
-        want_d = [_limit_truth(truth_derivative, -1.0), _limit_truth(truth_derivative, 1.0)]
-        at_max = jnp.asarray(xs[2:].astype(np.float64))
-        want_v += list(np.asarray(truth(at_max), np.float64))
-        want_d += list(np.asarray(truth_derivative(at_max), np.float64))
-    sv = _stats(xs, value[:4], np.array(want_v), dt, absolute=value_abs)
-    sd = _stats(xs, grad[:4], np.array(want_d), dt, absolute=derivative_abs)
-    if not np.isnan(value[4]):
-        return Check(
-            f"{dtype} limits",
-            False,
-            "NaN in must give NaN out",
-            worst_input=float("nan"),
-            got=float(value[4]),
-            want=float("nan"),
-            against="NaN",
-        )
-    cv = _stat_check(f"{dtype} limits", sv, bounds[0], LIMIT, "value")
-    cd = _stat_check(f"{dtype} limits", sd, bounds[1], LIMIT, "d/dx")
-    unknown = [
-        f"{what} at {where}"
-        for what, w in (("value", want_v), ("d/dx", want_d))
-        for where, v in zip(("-inf", "inf"), w[:2], strict=True)
-        if np.isnan(v)
-    ]
-    note = f"; limit unknown (the truth is NaN near float64's max): {', '.join(unknown)}"
-    note = note if unknown else ""
-    if cv.ok and cd.ok:
-        cv.detail = (
-            f"value {sv.max_ulp:.3g} {sv.unit}, d/dx {sd.max_ulp:.3g} {sd.unit} at -inf, inf, "
-            f"-max, max; NaN in, NaN out{note}"
-        )
-        cv.worst_input = None
-        return cv
-    worst = cv if not cv.ok else cd
-    worst.detail = f"at -inf, inf, -max, max: {cv.detail}; {cd.detail}{note}"
-    return worst
+    return compare(check, got, best_want, rtol, best_tol, FINITE_DIFF, x=at)
 
 
 # ------------------------------------------------------------------------------ the verifier
@@ -435,6 +192,7 @@ def check_activation(
     dtypes: Sequence[str] = DTYPES,
     bounds: Mapping[str, float | tuple[float, float]] | None = None,
     f32_count: int = 100_000,
+    count16: int | None = None,
     truth: Fn | None = None,
     truth_derivative: Fn | None = None,
     value_abs: bool = False,
@@ -501,6 +259,9 @@ def check_activation(
       dtypes: the dtypes of the precision and limit scans (``()`` to skip them).
       bounds: per-dtype bound, or ``(value, derivative)`` bounds, replacing the defaults.
       f32_count: the number of float32 samples.
+      count16: scan about this many bfloat16 and float16 inputs (every binade of both
+        signs, the subnormals, the extremes and the inputs next to each kink) instead of
+        every finite one: a quick check (the test suite's fast tier) rather than a proof.
       truth, truth_derivative: float64 truths of the value and the derivative (of the slice,
         for row functions), if you have better ones than ``fn`` in float64.
       value_abs, derivative_abs: measure the value (derivative) as an absolute error in eps
@@ -522,95 +283,20 @@ def check_activation(
     if kind not in KINDS:
         raise ValueError(f"check_activation: kind must be one of {KINDS}, got {kind!r}")
     params = dict(params or {})
-    bound_fn = functools.partial(fn, **params) if params else fn
-    bound_ref = functools.partial(reference, **params) if params else reference
     report = CheckReport(name or getattr(fn, "__name__", repr(fn)))
     kink_xs = [k for k, _ in kinks] + list(kinks2)
     pts = np.asarray(
         _default_points(domain, kink_xs, kind) if points is None else points, dtype=np.float64
     )
-    elementwise = kind == "elementwise"
-    at = pts if elementwise else None
-    diff_params = [p for p, v in params.items() if _is_differentiable(v)]
-
     with jax.enable_x64(True):
-        x64 = jnp.asarray(pts, dtype=jnp.float64)
-        p64 = {p: jnp.asarray(v, jnp.float64) for p, v in params.items() if p in diff_params}
-        _run(
-            report,
-            "value",
-            lambda: _compare("value", bound_fn(x64), bound_ref(x64), rtol, atol, REFERENCE, at),
-        )
-        want = None
-        try:
-            want = _grad_fn(bound_ref, kind)(x64)
-        except Exception as e:  # noqa: BLE001 - reported, not swallowed
-            report.add("grad", False, f"jax.grad(reference) raised {type(e).__name__}: {e}")
-        if want is not None:
-            w = want
-            _run(
-                report,
-                "grad",
-                lambda: _compare(
-                    "grad", _grad_fn(bound_fn, kind)(x64), w, rtol, atol, REFERENCE, at
-                ),
-            )
-            if derivative is not None:
-                d = functools.partial(derivative, **params) if params else derivative
-                _run(
-                    report,
-                    "derivative",
-                    lambda: _compare("derivative", d(x64), w, rtol, atol, REFERENCE, at),
-                )
-        for p in diff_params:
-            fp, rp = _partial(fn, {**params, **p64}, p), _partial(reference, {**params, **p64}, p)
-            one = jnp.ones_like(p64[p])
-
-            def param_check(fp: Fn = fp, rp: Fn = rp, p: str = p, one: Array = one) -> Check:
-                got = jax.jvp(lambda q: fp(x64, q), (p64[p],), (one,))[1]
-                ref = jax.jvp(lambda q: rp(x64, q), (p64[p],), (one,))[1]
-                return _compare(f"grad[{p}]", got, ref, rtol, atol, REFERENCE, at)
-
-            _run(report, f"grad[{p}]", param_check)
-        _run(
-            report,
-            "finite differences",
-            lambda: _fd_check("finite differences", bound_fn, x64, kind, 1e-6),
-        )
-        for p in diff_params:
-            fp = _partial(fn, {**params, **p64}, p)
-
-            def param_fd(fp: Fn = fp, p: str = p) -> Check:
-                p0 = p64[p]
-                one = jnp.ones_like(p0)
-                h = 2.0**-10 * jnp.maximum(1.0, jnp.max(jnp.abs(p0)))
-                f = lambda q: fp(x64, q)
-                got = jax.jvp(f, (p0,), (one,))[1]
-                return _fd_compare(f"finite differences[{p}]", got, f, p0, one, h, 1e-6, at)
-
-            _run(report, f"finite differences[{p}]", param_fd)
-        _run(report, f"check_grads(order={order})", lambda: _check_grads(bound_fn, x64, order))
-        for k, expected in kinks:
-            xk = jnp.asarray(k, jnp.float64)
-
-            def kink_check(xk: Array = xk, expected: float = expected) -> Check:
-                g = _f(jax.grad(bound_fn)(xk))
-                return Check(
-                    f"kink@{_f(xk):g}",
-                    g == expected,
-                    f"f'({_f(xk)}) = {g}, convention {expected}",
-                    worst_input=_f(xk),
-                    got=g,
-                    want=float(expected),
-                    against="the declared convention",
-                )
-
-            _run(report, f"kink@{k:g}", kink_check)
-
+        case = _Case.make(fn, reference, params, pts, kind, rtol, atol)
+        _reference_rows(report, case, derivative)
+        _finite_difference_rows(report, case, order)
+        _kink_rows(report, case, kinks)
     if dtypes:
-        _precision(
+        precision_rows(
             report,
-            slice_of(bound_fn, kind),
+            slice_of(case.bound_fn, kind),
             truth,
             truth_derivative,
             dtypes,
@@ -619,62 +305,136 @@ def check_activation(
             value_abs,
             derivative_abs if derivative_abs is not None else kind == "normalizer",
             limits,
+            count16,
+            kink_xs if kind == "elementwise" else (),
         )
-
-    _transforms(report, bound_fn, pts, kind)
+    _transforms(report, case.bound_fn, pts, kind)
     if raise_on_failure and not report.ok:
         raise AssertionError(str(report))
     return report
 
 
-def _precision(
-    report: CheckReport,
-    scalar_fn: Fn,
-    truth: Fn | None,
-    truth_derivative: Fn | None,
-    dtypes: Sequence[str],
-    bounds: Mapping[str, float | tuple[float, float]],
-    f32_count: int,
-    value_abs: bool,
-    derivative_abs: bool,
-    limits: bool,
-) -> None:
-    own_v, own_d = _truths(scalar_fn)
-    tv = truth if truth is not None else own_v
-    td = truth_derivative if truth_derivative is not None else own_d
-    src = "the given float64 truth" if truth is not None else "fn in float64"
-    for dtype in dtypes:
-        if dtype not in DEFAULT_BOUNDS:
-            raise ValueError(f"check_activation: dtypes must be among {DTYPES}, got {dtype!r}")
-        b = bounds.get(dtype, DEFAULT_BOUNDS[dtype])
-        vb, db = (float(b), float(b)) if isinstance(b, int | float) else (float(b[0]), float(b[1]))
-        x = scan_inputs(dtype, f32_count)
+@dataclass(frozen=True)
+class _Case:
+    """What the float64 rows compare: ``fn`` and ``reference`` with their parameters, the
+    points (``x64``), the differentiable parameters in float64 (``p64``), the tolerances,
+    and ``at`` (the points, to name the worst input of an elementwise row)."""
 
-        def scan(
-            x: np.ndarray = x, dtype: str = dtype, vb: float = vb, db: float = db
-        ) -> list[Check]:
-            # One compiled value and gradient program per dtype for the scan and the limits.
-            value, grad = native(scalar_fn, np.concatenate([x, _limit_inputs(dtype)]))
-            assert grad is not None
-            n = x.size
-            v, d = measure(
-                scalar_fn, tv, td, x, derivative_abs, value_abs, computed=(value[:n], grad[:n])
+    fn: Fn
+    reference: Fn
+    params: dict[str, Any]
+    x64: Array
+    p64: dict[str, Array]
+    kind: str
+    at: np.ndarray | None
+    rtol: float
+    atol: float
+
+    @staticmethod
+    def make(
+        fn: Fn,
+        reference: Fn,
+        params: dict[str, Any],
+        pts: np.ndarray,
+        kind: str,
+        rtol: float,
+        atol: float,
+    ) -> _Case:
+        p64 = {p: jnp.asarray(v, jnp.float64) for p, v in params.items() if _is_differentiable(v)}
+        at = pts if kind == "elementwise" else None
+        x64 = jnp.asarray(pts, dtype=jnp.float64)
+        return _Case(fn, reference, params, x64, p64, kind, at, rtol, atol)
+
+    @property
+    def bound_fn(self) -> Fn:
+        return functools.partial(self.fn, **self.params) if self.params else self.fn
+
+    @property
+    def bound_ref(self) -> Fn:
+        return functools.partial(self.reference, **self.params) if self.params else self.reference
+
+    def of_param(self, fn: Fn, p: str) -> Fn:
+        """``fn`` as a function of ``(x, value of p)``, the other parameters in float64."""
+        return _partial(fn, {**self.params, **self.p64}, p)
+
+    def compare(self, check: str, got: Any, want: Any) -> Check:
+        return compare(check, got, want, self.rtol, self.atol, REFERENCE, self.at)
+
+
+def _reference_rows(report: CheckReport, case: _Case, derivative: Fn | None) -> None:
+    """``value``, ``grad``, ``derivative`` and ``grad[p]``: against autodiff of the reference."""
+    x64 = case.x64
+    run_check(
+        report, "value", lambda: case.compare("value", case.bound_fn(x64), case.bound_ref(x64))
+    )
+    want = None
+    try:
+        want = _grad_fn(case.bound_ref, case.kind)(x64)
+    except Exception as e:  # noqa: BLE001 - reported, not swallowed
+        report.add("grad", False, f"jax.grad(reference) raised {type(e).__name__}: {e}")
+    if want is not None:
+        w = want
+        got = lambda: _grad_fn(case.bound_fn, case.kind)(x64)
+        run_check(report, "grad", lambda: case.compare("grad", got(), w))
+        if derivative is not None:
+            d = functools.partial(derivative, **case.params) if case.params else derivative
+            run_check(report, "derivative", lambda: case.compare("derivative", d(x64), w))
+    for p in case.p64:
+        fp, rp = case.of_param(case.fn, p), case.of_param(case.reference, p)
+
+        def param_check(fp: Fn = fp, rp: Fn = rp, p: str = p) -> Check:
+            p0 = case.p64[p]
+            one = jnp.ones_like(p0)
+            got = _tangent_of(lambda q: fp(x64, q), p0, one)
+            ref = _tangent_of(lambda q: rp(x64, q), p0, one)
+            return case.compare(f"grad[{p}]", got, ref)
+
+        run_check(report, f"grad[{p}]", param_check)
+
+
+def _finite_difference_rows(report: CheckReport, case: _Case, order: int) -> None:
+    """``finite differences`` (and ``[p]`` for each parameter) and ``check_grads``."""
+    x64 = case.x64
+    run_check(
+        report,
+        "finite differences",
+        lambda: _fd_check("finite differences", case.bound_fn, x64, case.kind, 1e-6),
+    )
+    for p in case.p64:
+        fp = case.of_param(case.fn, p)
+
+        def param_fd(fp: Fn = fp, p: str = p) -> Check:
+            p0 = case.p64[p]
+            one = jnp.ones_like(p0)
+            h = 2.0**-10 * jnp.maximum(1.0, jnp.max(jnp.abs(p0)))
+            f = lambda q: fp(x64, q)
+            got = _tangent_of(f, p0, one)
+            return _fd_compare(f"finite differences[{p}]", got, f, p0, one, h, 1e-6, case.at)
+
+        run_check(report, f"finite differences[{p}]", param_fd)
+    run_check(
+        report, f"check_grads(order={order})", lambda: _check_grads(case.bound_fn, x64, order)
+    )
+
+
+def _kink_rows(report: CheckReport, case: _Case, kinks: Sequence[tuple[float, float]]) -> None:
+    """``kink@x``: the derivative at each declared kink, exactly the declared convention."""
+    for k, expected in kinks:
+        xk = jnp.asarray(k, jnp.float64)
+
+        def kink_check(xk: Array = xk, expected: float = expected) -> Check:
+            g = as_float(jax.grad(case.bound_fn)(xk))
+            return Check(
+                f"kink@{as_float(xk):g}",
+                g == expected,
+                f"f'({as_float(xk)}) = {g}, convention {expected}",
+                worst_input=as_float(xk),
+                got=g,
+                want=float(expected),
+                against="the declared convention",
             )
-            assert d is not None
-            what = f"{n} inputs"
-            rows = [
-                _stat_check(f"{dtype} value", v, vb, f"{TRUTH} ({src})", what),
-                _stat_check(f"{dtype} d/dx", d, db, f"{TRUTH} ({src})", what),
-            ]
-            if limits:
-                lim = _limits_check(
-                    dtype, value[n:], grad[n:], tv, td, (vb, db), value_abs, derivative_abs
-                )
-                rows.append(lim)
-            return rows
 
-        names = [f"{dtype} value", f"{dtype} d/dx"] + ([f"{dtype} limits"] if limits else [])
-        _run_many(report, names, scan)
+        run_check(report, f"kink@{k:g}", kink_check)
 
 
 def _transforms(report: CheckReport, fn: Fn, pts: np.ndarray, kind: str) -> None:
@@ -684,33 +444,31 @@ def _transforms(report: CheckReport, fn: Fn, pts: np.ndarray, kind: str) -> None
     # float32 tails where one ulp of an exponent's argument is 100 ulps of the result.
     tol32 = dict(rtol=1e-4, atol=1e-30)
     at = pts if kind == "elementwise" else None
+    g = _grad_fn(fn, kind)
 
     def jit_check() -> Check:
         with jax.disable_jit():
             eager = fn(x32)
-        return _compare(
-            "jit", jax.jit(fn)(x32), eager, against="op-by-op evaluation", x=at, **tol32
-        )
+        return compare("jit", jax.jit(fn)(x32), eager, against="op-by-op evaluation", x=at, **tol32)
 
-    _run(report, "jit", jit_check)
+    run_check(report, "jit", jit_check)
 
     def vmap_check() -> Check:
         rows = jnp.stack([x32, x32[::-1]])
-        g = _grad_fn(fn, kind)
-        return _value_and_grad_check(
+        return value_and_grad_check(
             "vmap",
-            (jax.vmap(fn)(rows), jnp.stack([fn(x32), fn(x32[::-1])])),
-            (jax.vmap(g)(rows), jnp.stack([g(x32), g(x32[::-1])])),
+            (jax.jit(jax.vmap(fn))(rows), jnp.stack([fn(x32), fn(x32[::-1])])),
+            (jax.jit(jax.vmap(g))(rows), jnp.stack([g(x32), g(x32[::-1])])),
             "unbatched calls",
             None,
             tol32,
         )
 
-    _run(report, "vmap", vmap_check)
+    run_check(report, "vmap", vmap_check)
 
     cpu = jax.devices("cpu")[0]
     base_v = fn(jax.device_put(x32, cpu))
-    base_g = _grad_fn(fn, kind)(jax.device_put(x32, cpu))
+    base_g = g(jax.device_put(x32, cpu))
     # Accelerators may use other exp/log kernels than the CPU: allow a few ulps.
     loose = dict(rtol=64 * float(jnp.finfo(jnp.float32).eps), atol=1e-30)
     for platform in sorted({d.platform for d in jax.devices()}):
@@ -718,11 +476,11 @@ def _transforms(report: CheckReport, fn: Fn, pts: np.ndarray, kind: str) -> None
 
         def backend_check(dev: Any = dev, platform: str = platform) -> Check:
             xd = jax.device_put(x32, dev)
-            v, g = jax.device_get(fn(xd)), jax.device_get(_grad_fn(fn, kind)(xd))
-            c = _value_and_grad_check(
+            v, gd = jax.device_get(fn(xd)), jax.device_get(g(xd))
+            c = value_and_grad_check(
                 f"backend:{platform}",
                 (v, jax.device_get(base_v)),
-                (g, jax.device_get(base_g)),
+                (gd, jax.device_get(base_g)),
                 "the CPU",
                 at,
                 loose,
@@ -730,24 +488,7 @@ def _transforms(report: CheckReport, fn: Fn, pts: np.ndarray, kind: str) -> None
             c.detail = f"{dev}: {c.detail}"
             return c
 
-        _run(report, f"backend:{platform}", backend_check)
-
-
-def _value_and_grad_check(
-    check: str,
-    value: tuple[Any, Any],
-    grad: tuple[Any, Any],
-    against: str,
-    at: Any,
-    tol: dict[str, float],
-) -> Check:
-    """One row for two comparisons (got, want): the value's and the gradient's; the worse
-    one's figures, both details."""
-    c1 = _compare(check, *value, against=f"{against} (value)", x=at, **tol)
-    c2 = _compare(check, *grad, against=f"{against} (gradient)", x=at, **tol)
-    worst = c1 if not c1.ok else c2
-    worst.detail = f"value: {c1.detail}; grad: {c2.detail}"
-    return worst
+        run_check(report, f"backend:{platform}", backend_check)
 
 
 def _check_grads(fn: Fn, x: Array, order: int) -> Check:
@@ -755,29 +496,6 @@ def _check_grads(fn: Fn, x: Array, order: int) -> Check:
     return Check(
         f"check_grads(order={order})", True, f"fwd+rev to order {order} at {x.size} points"
     )
-
-
-def _failed(check: str, e: Exception) -> Check:
-    if isinstance(e, AssertionError):
-        return Check(check, False, " ".join(str(e).split())[:400])
-    # A crash is a failed check, reported by name.
-    return Check(check, False, f"raised {type(e).__name__}: {' '.join(str(e).split())[:300]}")
-
-
-def _run(report: CheckReport, check: str, body: Callable[[], Check]) -> None:
-    try:
-        row = body()
-    except Exception as e:  # noqa: BLE001 - reported by name, never swallowed
-        row = _failed(check, e)
-    row.check = check
-    report.rows.append(row)
-
-
-def _run_many(report: CheckReport, checks: list[str], body: Callable[[], list[Check]]) -> None:
-    try:
-        report.rows.extend(body())
-    except Exception as e:  # noqa: BLE001 - reported by name, never swallowed
-        report.rows.extend(_failed(c, e) for c in checks)
 
 
 def assert_activation(fn: Fn, reference: Fn, **kwargs: Any) -> CheckReport:
