@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeGuard, cast
@@ -117,16 +118,34 @@ def is_weak(*arrays: Any) -> bool:
     return all(bool(getattr(a, "weak_type", False)) for a in arrays)
 
 
+def _weak_type_helper() -> Callable[..., Any] | None:
+    """jax.numpy's own way to mark a value weakly typed, for which jax has no public API:
+    the private ``jax._src.lax.lax._convert_element_type(x, dtype, weak_type=True)``
+    (present with that keyword from jax 0.7 to 0.10 at least). None where a jax release
+    has moved or changed it: :func:`like_input` then returns strongly typed results, with
+    the same values (a Python-scalar call then promotes the arrays it meets, as a NumPy
+    scalar would). ``tests/test_dropin.py`` fails when the helper goes missing."""
+    try:
+        from jax._src.lax.lax import _convert_element_type
+    except ImportError:
+        return None
+    try:
+        takes_weak = "weak_type" in inspect.signature(_convert_element_type).parameters
+    except (TypeError, ValueError):
+        return None
+    return _convert_element_type if takes_weak else None
+
+
+WEAK_TYPE_HELPER = _weak_type_helper()
+
+
 def like_input(out: Array, dtype: Any, weak: bool) -> Array:
     """``out`` in ``dtype``, weakly typed when the inputs all were (jax.numpy's rule: a
-    Python-scalar input does not promote the arrays it later meets)."""
+    Python-scalar input does not promote the arrays it later meets; see
+    :func:`_weak_type_helper` for where jax hides the means)."""
     out = out.astype(dtype)
-    if weak:
-        # jax exposes no public way to mark a traced value weakly typed; jax.numpy itself
-        # uses this internal helper (tests/test_dropin.py pins the behaviour).
-        from jax._src.lax.lax import _convert_element_type
-
-        out = cast(Array, _convert_element_type(out, np.dtype(dtype), weak_type=True))
+    if weak and WEAK_TYPE_HELPER is not None:
+        out = cast(Array, WEAK_TYPE_HELPER(out, np.dtype(dtype), weak_type=True))
     return out
 
 
