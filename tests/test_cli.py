@@ -15,6 +15,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_report_table_and_exit_status():
     r = run("--only", "relu,sigmoid")
     assert r.returncode == 0, r.stderr
@@ -47,6 +48,7 @@ def test_help():
     assert r.returncode == 0 and "--only" in r.stdout and "--json" in r.stdout
 
 
+@pytest.mark.slow
 def test_plot_writes_pngs(tmp_path):
     pytest.importorskip("matplotlib")
     r = run("plot", "--out", str(tmp_path), "--only", "relu,gelu,softmax")

@@ -12,6 +12,8 @@ import pytest
 import jaxact
 from jaxact._src.registry import REGISTRY, Spec
 
+from tiers import grid
+
 # The loop counts below are what XLA in this jax version compiles (CPU backend); another
 # XLA may fuse differently with no bug in jaxact, so they are asserted on this version only
 # (the CI installs it: see README). Update the version after re-checking the counts.
@@ -38,8 +40,10 @@ def _sum_of(f):
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="fusion decisions are per backend")
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=[s.name for s in ELEMENTWISE])
+@pytest.mark.parametrize(
+    ("spec", "dtype"),
+    grid(ELEMENTWISE, [jnp.float32, jnp.bfloat16], every=3, salt="passes", ids=[None, str]),
+)
 def test_forward_and_backward_are_one_pass_each(spec: Spec, dtype):
     """The forward is one fused loop, the backward (recomputing f' from x) one more, and
     value_and_grad no more loops than jax.nn's version of the same function."""
@@ -55,17 +59,23 @@ def test_forward_and_backward_are_one_pass_each(spec: Spec, dtype):
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="buffer assignment is per backend")
 @pytest.mark.parametrize(
-    "name, axis",
-    [(n, -1) for n in ("logsumexp", "logmeanexp", "log_softmax", "softmax", "softmin")]
-    + [("logsumexp", None), ("logmeanexp", None)],
+    ("name_axis", "dtype"),
+    grid(
+        [(n, -1) for n in ("logsumexp", "logmeanexp", "log_softmax", "softmax", "softmin")]
+        + [("logsumexp", None), ("logmeanexp", None)],
+        [jnp.float32, jnp.bfloat16],
+        every=2,
+        salt="normalizer-memory",
+        ids=[lambda na: f"{na[0]}-{na[1]}", str],
+    ),
 )
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
-def test_normalizers_temp_memory_is_bounded(name, axis, dtype):
+def test_normalizers_temp_memory_is_bounded(name_axis, dtype):
     """A 4096 x 4096 input: the forward and value_and_grad need at most 1 MiB of
     temporaries beyond jax.nn's (the exact statistics of confident rows run in 256 KiB
     chunks; they were 130 MiB for logsumexp's float32 forward). bfloat16 forwards may take
     one bfloat16 copy of the input more (the chunked loop of the +inf branch carries its
     bits; a float32 copy, twice that, before), never more."""
+    name, axis = name_axis
     x = jax.ShapeDtypeStruct((4096, 4096), dtype)
     f = getattr(jaxact, name)
     ref = getattr(jax.nn, name, None) or (lambda v, axis: jax.nn.softmax(-v, axis=axis))
@@ -87,8 +97,10 @@ WITH_TWIN = [s for s in ELEMENTWISE if s.bound_jax_nn is not None]
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="buffer assignment is per backend")
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
-@pytest.mark.parametrize("spec", WITH_TWIN, ids=[s.name for s in WITH_TWIN])
+@pytest.mark.parametrize(
+    ("spec", "dtype"),
+    grid(WITH_TWIN, [jnp.float32, jnp.bfloat16], every=2, salt="ew-memory", ids=[None, str]),
+)
 def test_elementwise_temp_memory_at_most_jax_nn(spec: Spec, dtype):
     """Compiled temporaries of the forward and of value_and_grad(sum o f), 16 MiB of input:
     never more than jax.nn's (+ 64 KiB). The value of the sigmoid family is select-free with

@@ -31,6 +31,7 @@ RANGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "lo", "hi", "sign"), RANGES, ids=lambda v: str(v))
 def test_every_float32_input_within_bound(name, lo, hi, sign):
     spec = SPECS[name]

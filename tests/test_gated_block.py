@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from tiers import grid
+
 pytest.importorskip("flax")
 from flax import nnx
 
@@ -58,10 +60,19 @@ def operands(fused, bias, rows=(3, 128), d=12, f=20, d_out=7, dtype=jnp.float64)
     return args
 
 
-@pytest.mark.parametrize("chunks", [1, 2, 3, 6])
-@pytest.mark.parametrize("fused,bias", [(True, False), (True, True), (False, True)])
-@pytest.mark.parametrize("unit", sorted(PLAIN))
-def test_value_and_every_gradient_match_plain_composition_float64(unit, fused, bias, chunks):
+@pytest.mark.parametrize(
+    ("unit", "fused_bias", "chunks"),
+    grid(
+        sorted(PLAIN),
+        [(True, False), (True, True), (False, True)],
+        [1, 2, 3, 6],
+        every=12,
+        salt="block-float64",
+        ids=[None, lambda fb: f"fused{fb[0]}-bias{fb[1]}", None],
+    ),
+)
+def test_value_and_every_gradient_match_plain_composition_float64(unit, fused_bias, chunks):
+    fused, bias = fused_bias
     with jax.enable_x64(True):
         args = operands(fused, bias)
 
@@ -87,7 +98,7 @@ def test_chunks_are_strided_rows_and_the_count_adapts():
     assert row_chunks(96, 8) == 1  # a chunk under 64 rows is not worth a loop step
 
 
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("dtype", grid([jnp.bfloat16, jnp.float16], every=2, salt="block-16"))
 def test_16bit_block_matches_float32_to_its_precision(dtype):
     args = operands(True, True, rows=(256,), dtype=jnp.float32)
     low = {k: v.astype(dtype) for k, v in args.items()}
@@ -155,8 +166,9 @@ def test_vmap_of_grad_matches_per_example():
         chex.assert_trees_all_close(batched[i], g(args["x"][i]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize(
+    ("fused", "bias"), grid([True, False], [True, False], every=2, salt="module-agree")
+)
 def test_module_low_memory_and_composed_agree(fused, bias):
     x = jax.random.normal(jax.random.key(2), (2, 130, 8))
     block = GatedMLP(8, 16, "geglu", fused=fused, use_bias=bias, rngs=nnx.Rngs(0))

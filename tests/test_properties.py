@@ -6,13 +6,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxact
 from jaxact._src.registry import BY_NAME, REGISTRY
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True)
+from tiers import given_in_tiers
+
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
 
@@ -29,9 +29,7 @@ def finite(dtype_name: str) -> st.SearchStrategy[float]:
 MONOTONE = [s.name for s in REGISTRY if s.monotone]
 
 
-@SETTINGS
-@given(st.sampled_from(MONOTONE), st.sampled_from(list(DTYPES)), st.data())
-def test_monotone_functions_are_monotone(name, dtype_name, data):
+def _monotone(name, dtype_name, data):
     """a <= b implies f(a) <= f(b), up to the accuracy bound (a few ulps of rounding)."""
     spec = BY_NAME[name]
     dtype = DTYPES[dtype_name]
@@ -46,9 +44,7 @@ def test_monotone_functions_are_monotone(name, dtype_name, data):
     assert y[0] <= y[1] + slack, (name, dtype_name, x, y)
 
 
-@SETTINGS
-@given(st.sampled_from(list(DTYPES)), st.data())
-def test_normalizers_land_on_the_simplex(dtype_name, data):
+def _simplex(dtype_name, data):
     dtype = DTYPES[dtype_name]
     values = data.draw(st.lists(finite(dtype_name), min_size=1, max_size=40))
     x = jnp.asarray(values, jnp.float32).astype(dtype)
@@ -59,9 +55,7 @@ def test_normalizers_land_on_the_simplex(dtype_name, data):
         assert abs(p.sum() - 1) <= tol, (fn.__name__, values, p.sum())
 
 
-@SETTINGS
-@given(st.sampled_from(list(DTYPES)), st.data())
-def test_bounded_functions_stay_in_their_range(dtype_name, data):
+def _bounded(dtype_name, data):
     dtype = DTYPES[dtype_name]
     x = jnp.asarray([data.draw(finite(dtype_name))], jnp.float32).astype(dtype)
     for fn, lo, hi in (
@@ -78,9 +72,7 @@ def test_bounded_functions_stay_in_their_range(dtype_name, data):
         assert lo <= y <= hi, (fn.__name__, x, y)
 
 
-@SETTINGS
-@given(st.sampled_from(list(DTYPES)), st.data())
-def test_identities_between_activations(dtype_name, data):
+def _identities(dtype_name, data):
     dtype = DTYPES[dtype_name]
     x = jnp.asarray([data.draw(finite(dtype_name))], jnp.float32).astype(dtype)
     grad = lambda f: jax.vmap(jax.grad(lambda v: f(v)))(x)
@@ -93,4 +85,22 @@ def test_identities_between_activations(dtype_name, data):
     with np.errstate(over="ignore", invalid="ignore"):
         want = np.float64(lam) * np.asarray(jaxact.elu(x, alpha).astype(jnp.float32), np.float64)
         got = np.asarray(jaxact.selu(x).astype(jnp.float32), np.float64)
-    np.testing.assert_allclose(got, want, rtol=8 * float(jnp.finfo(dtype).eps))
+    # a subnormal result is rounded to a multiple of the smallest subnormal
+    fi = jnp.finfo(dtype)
+    np.testing.assert_allclose(got, want, rtol=8 * float(fi.eps), atol=float(fi.smallest_subnormal))
+
+
+# Each property twice: 8-60 examples in the fast tier, 150 in the slow one.
+ANY_DTYPE = (st.sampled_from(list(DTYPES)), st.data())
+test_monotone_functions_are_monotone, test_monotone_functions_are_monotone_thorough = (
+    given_in_tiers(st.sampled_from(MONOTONE), *ANY_DTYPE, fast=60, thorough=150)(_monotone)
+)
+test_normalizers_land_on_the_simplex, test_normalizers_land_on_the_simplex_thorough = (
+    given_in_tiers(*ANY_DTYPE, fast=8, thorough=150)(_simplex)
+)
+test_bounded_functions_stay_in_their_range, test_bounded_functions_stay_in_their_range_thorough = (
+    given_in_tiers(*ANY_DTYPE, fast=60, thorough=150)(_bounded)
+)
+test_identities_between_activations, test_identities_between_activations_thorough = given_in_tiers(
+    *ANY_DTYPE, fast=60, thorough=150
+)(_identities)

@@ -148,6 +148,7 @@ def test_version_is_single_sourced():
 
 
 @pytest.mark.skipif(shutil.which("pyright") is None, reason="pyright (test extra) not on PATH")
+@pytest.mark.slow
 def test_pyright_sees_activations_as_arrays(tmp_path):
     """A type checker sees through `activation`: jaxact.gelu(x) is an Array, the derivative
     keeps the signature, and a wrong argument is an error."""

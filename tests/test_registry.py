@@ -8,8 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxact._src.checks import CheckReport
+from jaxact._src.precision import precision_rows
 from jaxact._src.registry import REGISTRY, Spec
 from jaxact.testing import check_activation, residuals
+
+from tiers import SAMPLED, grid, scanned
 
 ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise"]
 IDS = [s.name for s in REGISTRY]
@@ -36,14 +40,56 @@ def grad_of(f, kind: str):
     return jax.grad(lambda x: jnp.sum(f(x)))
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
-def test_check_activation(spec: Spec):
+@pytest.mark.parametrize(
+    ("spec", "dtypes"),
+    grid(
+        REGISTRY,
+        [("bfloat16", "float32"), ("float16", "float32")],
+        every=2,
+        salt="precision",
+        ids=[None, lambda d: d[0]],
+    ),
+)
+def test_sampled_precision_and_limits(spec: Spec, dtypes):
+    """Every function's precision and limit rows, as check_activation computes them, on
+    sampled inputs (tiers.SAMPLED; every finite 16-bit input in the slow tier's verifier
+    runs), in float32 and one 16-bit dtype (the other in the slow tier): value and
+    derivative in ulps of each dtype against the float64 truth, within the entry's bounds;
+    the limits at +-inf and +-max; NaN in, NaN out. The verifier's float64 rows run below,
+    on an eighth of the registry in the fast tier."""
+    kw = spec.verifier_kwargs()
+    report = CheckReport(spec.name)
+    kink_xs = [x for x, _ in spec.kinks] + [x for x, _ in spec.kinks2]
+    precision_rows(
+        report,
+        spec.scalar_fn,
+        kw["truth"],
+        kw["truth_derivative"],
+        dtypes,
+        kw["bounds"],
+        SAMPLED["f32_count"],
+        spec.value_abs,
+        spec.derivative_abs,
+        True,
+        SAMPLED["count16"],
+        kink_xs,
+    )
+    assert report.ok, str(report)
+    assert {f"{d} {row}" for d in dtypes for row in ("value", "d/dx", "limits")} == {
+        r.check for r in report.rows
+    }
+
+
+# The full verifier: sampled scans on an eighth of the registry in the fast tier (the
+# default-argument run below: the slow tier only), exhaustive on every entry in the slow tier.
+@pytest.mark.parametrize(("spec", "scans"), scanned(REGISTRY, every=8, salt="registry"))
+def test_check_activation(spec: Spec, scans):
     """The library is held to what it offers users: the public verifier with the registry's
     float64 truths (checked against mpmath in test_accuracy) and bounds: values, every
     partial vs autodiff of the reference and finite differences, kinks, every finite
     bfloat16/float16 input and 1e5 float32 inputs in ulps, limits at +-inf, jit, vmap,
     backends."""
-    report = check_activation(**spec.verifier_kwargs(), raise_on_failure=False)
+    report = check_activation(**spec.verifier_kwargs(), **scans, raise_on_failure=False)
     assert report.ok, str(report)
     names = {r.check for r in report.rows}
     assert names >= {"value", "grad", "finite differences", "check_grads(order=2)", "jit", "vmap"}
@@ -75,8 +121,8 @@ BEYOND_DEFAULT_F32 = {
 }
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
-def test_check_activation_with_default_arguments(spec: Spec):
+@pytest.mark.parametrize(("spec", "scans"), scanned(REGISTRY, every=0, salt="verifier-defaults"))
+def test_check_activation_with_default_arguments(spec: Spec, scans):
     """What a user gets calling the verifier on a jaxact function: the default truth (the
     function itself in float64) and default bounds. Only the facts of the function are
     passed (parameters, kinks, kind, domain), the absolute metric where the registry
@@ -99,12 +145,14 @@ def test_check_activation_with_default_arguments(spec: Spec):
         assert spec.f32_bounds == (4.0, 4.0)
     if not spec.value_abs:
         del kw["value_abs"]
-    report = check_activation(**kw, raise_on_failure=False)
+    report = check_activation(**kw, **scans, raise_on_failure=False)
     assert report.ok, str(report)
 
 
-@pytest.mark.parametrize("dtype", [*FLOATS, jnp.float64], ids=str)
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize(
+    ("spec", "dtype"),
+    grid(REGISTRY, [*FLOATS, jnp.float64], every=8, salt="dtype", ids=[None, str]),
+)
 def test_dtype_preserved(spec: Spec, dtype):
     with jax.enable_x64(dtype == jnp.float64):
         x = points(spec, dtype)
@@ -115,8 +163,10 @@ def test_dtype_preserved(spec: Spec, dtype):
         chex.assert_shape(y, jax.eval_shape(spec.bound_reference, x).shape)
 
 
-@pytest.mark.parametrize("in_dtype", [jnp.int32, jnp.int8, jnp.bool_], ids=str)
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize(
+    ("spec", "in_dtype"),
+    grid(REGISTRY, [jnp.int32, jnp.int8, jnp.bool_], every=6, salt="promote", ids=[None, str]),
+)
 def test_integer_and_bool_promote_to_default_float(spec: Spec, in_dtype):
     x = jnp.ones((2, 4), in_dtype)
     y = spec.bound(x)
@@ -126,7 +176,7 @@ def test_integer_and_bool_promote_to_default_float(spec: Spec, in_dtype):
         chex.assert_type(spec.bound(jnp.ones((2, 4), in_dtype)), jnp.float64)
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("spec", grid(REGISTRY, every=4, salt="round-once"))
 def test_16bit_rounds_the_float32_result_once(spec: Spec):
     x32 = points(spec, jnp.float32, n=257)
     for dtype in (jnp.bfloat16, jnp.float16):
@@ -148,8 +198,9 @@ def test_nan_in_nan_out(spec: Spec):
         assert bool(jnp.isnan(y.reshape(y.shape[0], -1)).any(axis=-1).all())
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=str)
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+@pytest.mark.parametrize(
+    ("spec", "dtype"), grid(ELEMENTWISE, FLOATS, every=3, salt="extremes", ids=[None, str])
+)
 def test_extremes_have_their_limits(spec: Spec, dtype):
     """At +-inf, +-1e4 and +-max: value and derivative equal the float64 truth's limit, and
     are never NaN where the truth is not."""
@@ -183,8 +234,9 @@ TRANSFORMS = {
 }
 
 
-@pytest.mark.parametrize("transform", list(TRANSFORMS), ids=str)
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize(
+    ("spec", "transform"), grid(REGISTRY, list(TRANSFORMS), every=15, salt="transforms")
+)
 def test_transforms_agree(spec: Spec, transform):
     t = TRANSFORMS[transform]
     x = points(spec)
@@ -210,7 +262,7 @@ def want_fn(base, v):
     return jnp.stack([base(a) for a in v])
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("spec", grid(REGISTRY, every=45, salt="leak"))
 def test_scan_has_no_tracer_leak(spec: Spec):
     x = jnp.stack([points(spec)] * 3)
     with jax.checking_leaks():
@@ -221,7 +273,7 @@ def test_scan_has_no_tracer_leak(spec: Spec):
     assert bool(jnp.isfinite(out)) and bool(jnp.isfinite(g).all())
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("spec", grid(REGISTRY, every=12, salt="higher-order"))
 def test_higher_order_derivatives_agree_and_match_reference(spec: Spec):
     with jax.enable_x64(True):
         x = points(spec, jnp.float64)
@@ -243,8 +295,10 @@ def test_higher_order_derivatives_agree_and_match_reference(spec: Spec):
             chex.assert_trees_all_close(jax.jacrev(jax.jacfwd(f))(row), h, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=str)
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize(
+    ("spec", "dtype"),
+    grid(REGISTRY, [jnp.float32, jnp.bfloat16], every=2, salt="residuals", ids=[None, str]),
+)
 def test_reverse_mode_keeps_at_most_one_array(spec: Spec, dtype):
     """One input-sized array of the input dtype ("array"), one boolean mask ("mask") or
     nothing ("none"); anything else is parameter- or row-sized."""
@@ -268,8 +322,9 @@ def test_bad_input_raises_type_error_naming_the_function(spec: Spec, bad):
         spec.bound(bad)
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=str)
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+@pytest.mark.parametrize(
+    ("spec", "dtype"), grid(ELEMENTWISE, FLOATS, every=3, salt="kinks", ids=[None, str])
+)
 def test_kink_derivatives_are_the_documented_convention(spec: Spec, dtype):
     for k, want in spec.kinks:
         x = jnp.asarray(k, dtype)
@@ -279,7 +334,7 @@ def test_kink_derivatives_are_the_documented_convention(spec: Spec, dtype):
         assert float(spec.derivative(x)) == float(jnp.asarray(want, dtype))
 
 
-@pytest.mark.parametrize("spec", ELEMENTWISE, ids=EW_IDS)
+@pytest.mark.parametrize("spec", grid(ELEMENTWISE, every=4, salt="public-derivative"))
 def test_public_derivative_equals_the_custom_jvp(spec: Spec):
     assert spec.derivative is not None
     for dtype in FLOATS:

@@ -11,7 +11,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxact._src.registry import REGISTRY, Spec
 
-IDS = [s.name for s in REGISTRY]
+from tiers import grid
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def loss(f):
     return lambda x: jnp.sum(jnp.sin(f(x)))
 
 
-@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("spec", grid(REGISTRY, every=9, salt="sharding"))
 def test_sharded_jit_and_shard_map_match_one_device(spec: Spec, mesh):
     lo, hi = spec.domain
     x = jax.random.uniform(jax.random.key(0), (16, 12), minval=lo, maxval=hi)

@@ -12,6 +12,8 @@ import jaxact
 from jaxact import derivatives
 from jaxact._src.registry import REGISTRY
 
+from tiers import grid
+
 
 def ref_softmax64(x, axis=-1):
     x = np.asarray(x, np.float64)
@@ -90,7 +92,9 @@ def test_jax_regression_case_under_vmap_over_the_mask():
     chex.assert_trees_all_equal(g2, jnp.zeros_like(g2))
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16], ids=str)
+@pytest.mark.parametrize(
+    "dtype", grid([jnp.float32, jnp.bfloat16, jnp.float16], every=3, salt="ties", ids=[str])
+)
 def test_ties_give_exact_gradients(dtype):
     for n in (2, 4, 8, 512):
         x = jnp.zeros((n,), dtype)
@@ -240,8 +244,9 @@ def test_logsumexp_of_dominant_rows_within_4_ulp_on_both_sides_of_the_split_thre
     assert ulp.max() <= 4, (m, ulp.max())
 
 
-@pytest.mark.parametrize("fn", ["sparsemax", "entmax15"])
-@pytest.mark.parametrize("steps", [1, 64])
+@pytest.mark.parametrize(
+    ("steps", "fn"), grid([1, 64], ["sparsemax", "entmax15"], every=4, salt="sort-free")
+)
 def test_sort_free_thresholds_and_their_sort_fallback_agree_with_the_sort(fn, steps, monkeypatch):
     from jaxact._src import sparse
 
@@ -269,9 +274,10 @@ def test_sort_free_thresholds_and_their_sort_fallback_agree_with_the_sort(fn, st
 ROW_FUNCTIONS = [s for s in REGISTRY if s.kind in ("normalizer", "reduction")]
 
 
-@pytest.mark.parametrize("n", [8, 4096])
-@pytest.mark.parametrize("case", ["+inf", "-inf", "all -inf", "all +inf"])
-@pytest.mark.parametrize("spec", ROW_FUNCTIONS, ids=[s.name for s in ROW_FUNCTIONS])
+@pytest.mark.parametrize(
+    ("spec", "case", "n"),
+    grid(ROW_FUNCTIONS, ["+inf", "-inf", "all -inf", "all +inf"], [8, 4096], every=8, salt="nan"),
+)
 def test_a_nan_in_a_row_makes_that_row_nan_whatever_else_it_holds(spec, case, n):
     x = np.linspace(-3, 3, n).astype(np.float32)
     if case.startswith("all"):

@@ -17,6 +17,8 @@ import pytest
 import jaxact
 from jaxact.testing import assert_activation, check_activation
 
+from tiers import grid
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "custom_activation.py"
 
@@ -176,6 +178,7 @@ def _scaled_softsign_jvp(p, t):
     return scaled_softsign(x, scale), (dfdx * _f32(dx) + ratio * ds).astype(x.dtype)
 
 
+@pytest.mark.slow
 def test_correct_user_activations_pass_with_default_arguments():
     r = check_activation(
         scaled_softsign,
@@ -266,6 +269,7 @@ def test_cli_catches_the_tanh_flush():
     assert "FAIL float32 d/dx" in r.stdout
 
 
+@pytest.mark.slow
 def test_cli_passes_a_correct_activation_as_json():
     r = verify(
         f"{EXAMPLE}:softsign_glu",
@@ -281,6 +285,7 @@ def test_cli_passes_a_correct_activation_as_json():
     assert data["ok"] is True and data["name"] == "softsign_glu"
 
 
+@pytest.mark.slow
 def test_cli_params_and_modules():
     r = verify(
         "jaxact:elu",
@@ -298,14 +303,19 @@ def test_cli_params_and_modules():
 
 @pytest.mark.parametrize(
     "args",
-    [
-        ("nomodule_xyz:f", "jax.nn:relu"),
-        ("jax.nn:nope", "jax.nn:relu"),
-        ("jax.nn.relu", "jax.nn:relu"),
-        ("jax.nn:relu", "jax.nn:relu", "--params", "[1]"),
-        ("jax.nn:relu", "jax.nn:relu", "--dtypes", "float8"),
-        ("jax.nn:relu", "jax.nn:relu", "--kinks", "0"),
-    ],
+    grid(
+        [
+            ("nomodule_xyz:f", "jax.nn:relu"),
+            ("jax.nn:nope", "jax.nn:relu"),
+            ("jax.nn.relu", "jax.nn:relu"),
+            ("jax.nn:relu", "jax.nn:relu", "--params", "[1]"),
+            ("jax.nn:relu", "jax.nn:relu", "--dtypes", "float8"),
+            ("jax.nn:relu", "jax.nn:relu", "--kinks", "0"),
+        ],
+        every=3,
+        salt="cli-usage",
+        ids=[" ".join],
+    ),
 )
 def test_cli_usage_errors_are_one_line_and_exit_2(args):
     r = verify(*args)
