@@ -17,6 +17,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from jaxact._src.accuracy import all_finite, sample16
 from jaxact._src.registry import REGISTRY, Spec
 from jaxact._src.testing import scan_inputs
 from jaxact.testing import ulp_error
@@ -39,6 +40,30 @@ def test_exhaustive_inputs_are_exhaustive():
         assert x.size == 65536 - (256 if name == "bfloat16" else 2048)
         assert np.isfinite(x.astype(np.float32)).all()
         assert np.unique(x.view(np.uint16)).size == x.size
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16], ids=str)
+def test_sampled_16bit_inputs_reach_every_binade_the_extremes_and_the_kinks(dtype):
+    """The fast tier's 16-bit scan (check_activation's count16): about the asked-for count,
+    finite, no repeats, every exponent of both signs (subnormals included), the extremes,
+    and the 9 bit patterns around each kink (around -0 too for a kink at 0)."""
+    x = sample16(dtype, 2048, near=(0.0, -1.5))
+    bits = x.view(np.uint16)
+    every = all_finite(dtype).view(np.uint16)
+    assert 2048 * 0.9 <= x.size <= 2048 * 1.1 and np.unique(bits).size == x.size
+    assert np.isfinite(x.astype(np.float32)).all()
+    exponent_bits = 8 if dtype == jnp.bfloat16 else 5
+    exponent = lambda b: (b >> (15 - exponent_bits)) & ((1 << exponent_bits) - 1)
+    assert set(zip(every >> 15, exponent(every), strict=True)) == set(
+        zip(bits >> 15, exponent(bits), strict=True)
+    )
+    fi = jnp.finfo(dtype)
+    pattern = lambda v: int(np.array(v, dtype).view(np.uint16))
+    for v in (0.0, fi.smallest_subnormal, fi.smallest_normal, 1.0, fi.max):
+        assert {pattern(v), pattern(-v)} <= set(bits.tolist()), v
+    for k in (0.0, -0.0, -1.5):
+        near = {(pattern(k) + i) & 0xFFFF for i in range(-4, 5)} & set(every.tolist())
+        assert near <= set(bits.tolist()), k
 
 
 def test_f32_samples_span_the_finite_range():

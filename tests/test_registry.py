@@ -13,7 +13,7 @@ from jaxact._src.precision import precision_rows
 from jaxact._src.registry import REGISTRY, Spec
 from jaxact.testing import check_activation, residuals
 
-from tiers import SAMPLED, grid, scanned
+from tiers import SAMPLED, fast_share, grid, scanned
 
 ELEMENTWISE = [s for s in REGISTRY if s.kind == "elementwise"]
 IDS = [s.name for s in REGISTRY]
@@ -42,18 +42,21 @@ def grad_of(f, kind: str):
 
 @pytest.mark.parametrize(
     ("spec", "dtypes"),
-    grid(
-        REGISTRY,
-        [("bfloat16", "float32"), ("float16", "float32")],
-        every=2,
-        salt="precision",
-        ids=[None, lambda d: d[0]],
+    fast_share(
+        grid(
+            REGISTRY,
+            [("bfloat16", "float32"), ("float16", "float32")],
+            every=2,
+            salt="precision",
+            ids=[None, lambda d: d[0]],
+        )
     ),
 )
 def test_sampled_precision_and_limits(spec: Spec, dtypes):
     """Every function's precision and limit rows, as check_activation computes them, on
     sampled inputs (tiers.SAMPLED; every finite 16-bit input in the slow tier's verifier
-    runs), in float32 and one 16-bit dtype (the other in the slow tier): value and
+    runs, which these rows are part of: no slow share here), in float32 and one 16-bit
+    dtype: value and
     derivative in ulps of each dtype against the float64 truth, within the entry's bounds;
     the limits at +-inf and +-max; NaN in, NaN out. The verifier's float64 rows run below,
     on an eighth of the registry in the fast tier."""
@@ -121,8 +124,9 @@ BEYOND_DEFAULT_F32 = {
 }
 
 
-@pytest.mark.parametrize(("spec", "scans"), scanned(REGISTRY, every=0, salt="verifier-defaults"))
-def test_check_activation_with_default_arguments(spec: Spec, scans):
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", REGISTRY, ids=IDS)
+def test_check_activation_with_default_arguments(spec: Spec):
     """What a user gets calling the verifier on a jaxact function: the default truth (the
     function itself in float64) and default bounds. Only the facts of the function are
     passed (parameters, kinks, kind, domain), the absolute metric where the registry
@@ -145,7 +149,7 @@ def test_check_activation_with_default_arguments(spec: Spec, scans):
         assert spec.f32_bounds == (4.0, 4.0)
     if not spec.value_abs:
         del kw["value_abs"]
-    report = check_activation(**kw, **scans, raise_on_failure=False)
+    report = check_activation(**kw, raise_on_failure=False)
     assert report.ok, str(report)
 
 

@@ -57,11 +57,17 @@ def grid(
     return cases
 
 
+def fast_share(cases: list[Any]) -> list[Any]:
+    """The fast-tier cases of a :func:`grid` alone, for a test whose remaining cases the
+    slow tier covers in full elsewhere."""
+    return [c for c in cases if not c.marks]
+
+
 def scanned(specs: Sequence[Any], *, every: int, salt: str) -> list[Any]:
     """``(spec, scans)`` cases for a verifier test: sampled scans for a share of ``specs``
-    (all of them with ``every=1``, none with ``every=0``; see :func:`grid`) in the fast
-    tier, and the exhaustive scans for every spec in the slow tier."""
-    fast = [c for c in grid(specs, every=every, salt=salt) if not c.marks] if every else []
+    (all of them with ``every=1``; see :func:`grid`) in the fast tier, and the exhaustive
+    scans for every spec in the slow tier."""
+    fast = fast_share(grid(specs, every=every, salt=salt))
     return [pytest.param(*c.values, SAMPLED, id=f"{c.id}-sampled") for c in fast] + [
         pytest.param(s, EXHAUSTIVE, id=f"{_id(s, None)}-exhaustive", marks=slow) for s in specs
     ]

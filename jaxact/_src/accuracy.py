@@ -118,18 +118,19 @@ def sample16(dtype: Any, count: int, near: Sequence[float] = (), seed: int = 0) 
     rng = np.random.default_rng(seed)
     stride = max(1, 2 * every.size // max(count, 1))
     picked = [bits[int(rng.integers(stride)) :: stride], rng.choice(bits, count // 2)]
-    fi = np.finfo(np.dtype(dtype))
+    dt = np.dtype(dtype)
+    fi = np.finfo(dt)
     tiny = float(fi.smallest_subnormal)
     extremes = [0.0, tiny, float(fi.smallest_normal) - tiny, float(fi.smallest_normal), 1.0]
     extremes.append(float(fi.max))
-    dt = np.dtype(dtype)
     picked.append(np.array([*extremes, *(-v for v in extremes)], dt).view(np.uint16))
     for k in near:  # the patterns next to a kink (next to +0 and -0 for a kink at 0)
         for v in [float(k), -float(k)] if k == 0 else [float(k)]:
             b = int(np.array(v, dt).view(np.uint16))
             picked.append((np.arange(b - 4, b + 5) & 0xFFFF).astype(np.uint16))
     out = np.unique(np.concatenate(picked).astype(np.uint16))
-    return out.view(np.dtype(dtype))[np.isfinite(out.view(np.dtype(dtype)).astype(np.float32))]
+    values = out.view(dt)
+    return values[np.isfinite(values.astype(np.float32))]
 
 
 def f32_samples(n: int = 100_000, seed: int = 0) -> np.ndarray:
