@@ -20,3 +20,4 @@ def _doctest_namespace(doctest_namespace):
     doctest_namespace["jax"] = jax
     doctest_namespace["jnp"] = jnp
     doctest_namespace["jaxact"] = jaxact
+    doctest_namespace["losses"] = jaxact.losses

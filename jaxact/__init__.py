@@ -1,6 +1,7 @@
 """jaxact: JAX activation functions with analytic, tail-exact ``custom_jvp`` derivatives."""
 
 from jaxact import derivatives as derivatives
+from jaxact import losses as losses
 from jaxact import testing as testing
 from jaxact._src.core import Activation as Activation
 from jaxact._src.core import Select as Select
@@ -86,6 +87,7 @@ __all__ = [
     "log_softmax",
     "logmeanexp",
     "logsumexp",
+    "losses",
     "mish",
     "prelu",
     "quick_gelu",

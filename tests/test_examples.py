@@ -114,14 +114,38 @@ def test_benchmark_quick_smoke(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("mlp", ["gelu", "swiglu"])
 def test_lm_step_benchmark_quick_smoke(mlp):
-    """The end-to-end transformer step: both libraries compile and run, and their losses
-    on the same parameters and tokens agree (no timing asserted)."""
+    """The end-to-end transformer step: the three programs (jax.nn, jaxact, jaxact with
+    the fused head) compile and run, and their losses on the same parameters and tokens
+    agree (no timing asserted)."""
     out = run_example(
         "lm_step.py", "--quick", "--mlp", mlp, "--rounds", "1", "--calls", "1", folder=BENCHMARKS
     )
     rows = [line for line in out.splitlines() if line.startswith("| jax")]
     losses = [float(line.split("|")[-2]) for line in rows]
-    assert len(losses) == 2 and abs(losses[0] - losses[1]) <= 1e-5 * abs(losses[0])
+    assert len(losses) == 3
+    assert all(abs(v - losses[0]) <= 1e-5 * abs(losses[0]) for v in losses[1:])
+
+
+@pytest.mark.slow
+def test_lm_head_example_trains_like_the_written_out_loss():
+    """The fused head (masked padding, z-loss, label smoothing) trains the bigram model
+    exactly as the loss with the logits written out: the losses agree at every step."""
+    out = run_example("lm_head.py", "--steps", "5")
+    gap = float(out.split("largest relative loss difference over the run: ")[1].split()[0])
+    assert gap < 1e-5
+    mib = out.split("compiled temp memory of value_and_grad: ")[1].split()
+    assert float(mib[0]) < float(mib[3])
+
+
+@pytest.mark.slow
+def test_losses_benchmark_quick_smoke():
+    """The fused-head benchmark runs at small sizes: both tables, the fused program's temp
+    memory below the composition's (a compile-time fact; no timing asserted)."""
+    out = run_example("losses.py", "--quick", "--rounds", "1", "--calls", "1", folder=BENCHMARKS)
+    rows = [line for line in out.splitlines() if line.startswith("| float32 |")]
+    assert len(rows) == 2
+    ref, ours = (float(v) for v in rows[0].split("|")[2:4])
+    assert ours < ref
 
 
 @pytest.mark.slow
