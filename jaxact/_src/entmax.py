@@ -161,6 +161,31 @@ def _entmax_apply_number(x: Array, alpha: Array, mask: Array | None, axis: int, 
     return _entmax_apply(x, jnp.reshape(alpha, (1,) * x.ndim), mask, axis, how)
 
 
+def alpha_array(fn_name: str, alpha: Any, x: Array, ax: int) -> Array:
+    """Validate an array ``alpha`` for ``x``: it broadcasts to x's shape with size 1 along
+    ``ax`` (returned with x's rank) and is > 1 where concrete (``ValueError`` otherwise)."""
+    aa = as_float_array(fn_name, alpha, "alpha")
+    rows = tuple(1 if i == ax else d for i, d in enumerate(x.shape))
+    if aa.ndim > x.ndim:
+        raise ValueError(f"{fn_name}: `alpha` of shape {aa.shape} has more axes than the input")
+    aa = aa.reshape((1,) * (x.ndim - aa.ndim) + aa.shape)
+    try:
+        fits = np.broadcast_shapes(aa.shape, rows) == rows
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"{fn_name}: `alpha` of shape {aa.shape} must broadcast to {rows} (size 1 along axis)"
+        )
+    try:
+        concrete = np.asarray(aa)
+    except jax.errors.TracerArrayConversionError:
+        concrete = None
+    if concrete is not None and not (concrete > 1).all():
+        raise ValueError(f"{fn_name}: `alpha` must be > 1, got {concrete}")
+    return aa
+
+
 @declare(
     Facts(
         "entmax",
@@ -216,25 +241,7 @@ def entmax(
         if xa.shape[ax] == 0:
             return xa
         return call_jit(_entmax_apply_number, (xa, alpha, mask), (ax, _how(alpha)))
-    aa = as_float_array("entmax", alpha, "alpha")
-    rows = tuple(1 if i == ax else d for i, d in enumerate(xa.shape))
-    if aa.ndim > xa.ndim:
-        raise ValueError(f"entmax: `alpha` of shape {aa.shape} has more axes than `x`")
-    aa = aa.reshape((1,) * (xa.ndim - aa.ndim) + aa.shape)
-    try:
-        fits = np.broadcast_shapes(aa.shape, rows) == rows
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(
-            f"entmax: `alpha` of shape {aa.shape} must broadcast to {rows} (size 1 along axis)"
-        )
-    try:
-        concrete = np.asarray(aa)
-    except jax.errors.TracerArrayConversionError:
-        concrete = None
-    if concrete is not None and not (concrete > 1).all():
-        raise ValueError(f"entmax: `alpha` must be > 1, got {concrete}")
+    aa = alpha_array("entmax", alpha, xa, ax)
     return xa if xa.shape[ax] == 0 else call_jit(_entmax_apply, (xa, aa, mask), (ax,))
 
 

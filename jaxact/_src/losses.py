@@ -27,7 +27,7 @@ from jaxact._src.arrays import (
     normalize_axes,
     single_axis,
 )
-from jaxact._src.entmax import _entmax, _how
+from jaxact._src.entmax import _entmax, _how, alpha_array
 from jaxact._src.rows import Rows, inf_row, row_stats, softmax_weights
 from jaxact._src.sparse import _sparsemax
 
@@ -483,25 +483,7 @@ def entmax_loss(
         aa = jnp.full((1,) * za.ndim, alpha, compute_dtype(za.dtype))
     else:
         how = None
-        aa = as_float_array(name, alpha, "alpha")
-        rows = tuple(1 if i == ax else d for i, d in enumerate(za.shape))
-        if aa.ndim > za.ndim:
-            raise ValueError(f"{name}: `alpha` of shape {aa.shape} has more axes than `logits`")
-        aa = aa.reshape((1,) * (za.ndim - aa.ndim) + aa.shape)
-        try:
-            fits = np.broadcast_shapes(aa.shape, rows) == rows
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(
-                f"{name}: `alpha` of shape {aa.shape} must broadcast to {rows} (size 1 along axis)"
-            )
-        try:
-            concrete = np.asarray(aa)
-        except jax.errors.TracerArrayConversionError:
-            concrete = None
-        if concrete is not None and not (concrete > 1).all():
-            raise ValueError(f"{name}: `alpha` must be > 1, got {concrete}")
+        aa = alpha_array(name, alpha, za, ax)
     if za.shape[ax] == 0:
         return jnp.full(la.shape, jnp.nan, za.dtype)
     return _jit_fy(za, la, mask, aa, ax, how)
