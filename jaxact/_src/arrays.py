@@ -21,6 +21,7 @@ __all__ = [
     "FLOATS",
     "NUMBER_TYPES",
     "as_float_array",
+    "as_int_labels",
     "as_mask",
     "call_jit",
     "compute_dtype",
@@ -315,6 +316,23 @@ def as_mask(fn_name: str, where: Any, shape: tuple[int, ...]) -> Array | None:
     if not fits:
         raise ValueError(f"{problem} {shape}")
     return jnp.broadcast_to(mask, shape)
+
+
+def as_int_labels(fn_name: str, labels: Any, shape: tuple[int, ...], expected: str) -> Array:
+    """Validate integer ``labels`` of ``shape`` (``expected`` says which, for the message):
+    ``TypeError`` for a non-integer dtype or a non-array, ``ValueError`` for another shape."""
+    if not isinstance(labels, jax.Array | np.ndarray | np.generic | int) or isinstance(
+        labels, bool
+    ):
+        raise TypeError(
+            f"{fn_name}: `labels` must be an integer array, got {type(labels).__name__}"
+        )
+    la = jnp.asarray(labels)
+    if not jnp.issubdtype(la.dtype, jnp.integer):
+        raise TypeError(f"{fn_name}: `labels` must have an integer dtype, got {la.dtype}")
+    if la.shape != shape:
+        raise ValueError(f"{fn_name}: `labels` must have {expected}, {shape}, got {la.shape}")
+    return la
 
 
 def single_axis(fn_name: str, axis: Any, ndim: int) -> int:

@@ -22,7 +22,8 @@ import numpy as np
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from jaxact._src.arrays import FLOATS, compute_dtype
+from jaxact._src.arrays import FLOATS, as_int_labels, compute_dtype
+from jaxact._src.rows import Rows, minus_log_p, one_minus_p
 
 Reduction = Literal["none", "sum", "mean"]
 
@@ -145,20 +146,14 @@ def _walk(x: Array, w: Array, b: Array | None, labels: Array, o: Options) -> Sta
     zeros = jnp.zeros((n,), cd)
     init = (jnp.full((n,), -jnp.inf, cd), zeros, zeros, jnp.full((n,), jnp.nan, cd), zeros)
     m, others, ties, zy, zsum = lax.fori_loop(0, _chunks(vocab, c), body, init)
-    rest = others + (ties - 1)
-    l1p = jnp.log1p(rest)
-    lse = m + l1p
-    # the label's loss lse - z_y as (m - z_y) + log1p(rest): two terms >= 0 when the label
-    # holds the maximum, so a confident token keeps its tiny loss
-    loss = (m - zy) + l1p
-    if o.eps:
-        loss = (1 - o.eps) * loss + o.eps * ((m - zsum / vocab) + l1p)
+    r = Rows(m, others + (ties - 1))
+    lse = m + jnp.log1p(r.rest)
+    loss = minus_log_p(zy, r)  # lse - z_y, exact for a confident token
+    if o.eps:  # lse - mean z, likewise
+        loss = (1 - o.eps) * loss + o.eps * minus_log_p(zsum / vocab, r)
     if o.z_loss:
         loss = loss + o.z_loss * lse * lse
-    # 1 - p_y = (1 + rest - e^{z_y - m}) / (1 + rest), each term >= 0 (none cancels)
-    q = (rest - jnp.expm1(zy - m)) / (1 + rest)
-    py = jnp.exp((zy - m) - l1p)
-    return Stats(loss, lse, q, py)
+    return Stats(loss, lse, one_minus_p(zy, r), jnp.exp(-minus_log_p(zy, r)))
 
 
 def _reduce(loss: Array, counted: Array, reduction: str) -> Array:
@@ -335,8 +330,10 @@ def linear_softmax_cross_entropy(
 
     Args:
       x: activations, shape ``(..., d)``, any float dtype.
-      w: the projection, shape ``(d, V)`` (an ``nnx.Linear`` kernel; for tied embeddings
-        pass ``embedding.T``: the transpose is folded into the matmuls, not copied).
+      w: the projection, shape ``(d, V)`` (an ``nnx.Linear`` kernel). For tied embeddings
+        pass ``embedding.T``: XLA then makes one copy of the transpose, a buffer of w's
+        size, never the logits' (value_and_grad at 8192 x 1024 x 131072, float32: 564 MiB
+        of temp memory against 52 MiB with a (d, V) array; bfloat16 586 against 356).
       labels: integer labels of shape ``x.shape[:-1]``. A counted token whose label is
         outside ``[0, V)`` gives NaN (its loss and its gradient): under ``jit`` values
         cannot raise.
@@ -381,16 +378,8 @@ def linear_softmax_cross_entropy(
         raise ValueError(f"{_NAME}: the vocabulary is empty (`w` has shape {wa.shape})")
     if ba is not None and ba.shape != (vocab,):
         raise ValueError(f"{_NAME}: `b` must have shape ({vocab},), got {ba.shape}")
-    if not isinstance(labels, jax.Array | np.ndarray):
-        raise TypeError(f"{_NAME}: `labels` must be an integer array, got {type(labels).__name__}")
-    la = jnp.asarray(labels)
-    if not jnp.issubdtype(la.dtype, jnp.integer):
-        raise TypeError(f"{_NAME}: `labels` must have an integer dtype, got {la.dtype}")
     batch = xa.shape[:-1]
-    if la.shape != batch:
-        raise ValueError(
-            f"{_NAME}: `labels` must have shape x.shape[:-1] = {batch}, got {la.shape}"
-        )
+    la = as_int_labels(_NAME, labels, batch, "x.shape[:-1]")
     if where is None:
         counted = jnp.ones(batch, bool)
     else:

@@ -13,13 +13,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.custom_derivatives import SymbolicZero
 from jax.typing import ArrayLike
 
 from jaxact._src.arrays import (
     as_float_array,
+    as_int_labels,
     as_mask,
     compute_dtype,
     is_number,
@@ -28,31 +28,13 @@ from jaxact._src.arrays import (
     single_axis,
 )
 from jaxact._src.entmax import _entmax, _how, alpha_array
-from jaxact._src.rows import Rows, inf_row, row_stats, softmax_weights
+from jaxact._src.rows import Rows, inf_row, minus_log_p, one_minus_p, row_stats, softmax_weights
 from jaxact._src.sparse import _sparsemax
 
 Axis = int | tuple[int, ...] | None
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _int_labels(fn_name: str, labels: Any, shape: tuple[int, ...]) -> Array:
-    if not isinstance(labels, jax.Array | np.ndarray | np.generic | int) or isinstance(
-        labels, bool
-    ):
-        raise TypeError(
-            f"{fn_name}: `labels` must be an integer array, got {type(labels).__name__}"
-        )
-    la = jnp.asarray(labels)
-    if not jnp.issubdtype(la.dtype, jnp.integer):
-        raise TypeError(f"{fn_name}: `labels` must have an integer dtype, got {la.dtype}")
-    if la.shape != shape:
-        raise ValueError(
-            f"{fn_name}: `labels` must have the logits' shape without the class axes, {shape}, "
-            f"got {la.shape}"
-        )
-    return la
 
 
 def _optax_mask(fn_name: str, where: Any, shape: tuple[int, ...], axes: tuple[int, ...]) -> Any:
@@ -72,10 +54,6 @@ def _classes_last(z: Array, mask: Array | None, axes: tuple[int, ...]) -> tuple[
         return a.reshape((*a.shape[: len(batch)], -1))
 
     return move(z), None if mask is None else move(mask)
-
-
-def _out_dtype(*arrays: Array) -> Any:
-    return jnp.result_type(*arrays)
 
 
 # --------------------------------------------------------------------------- integer labels
@@ -100,16 +78,10 @@ def _int_stats(z: Array, labels: Array, mask: Array | None) -> tuple[Rows, Array
     return r, zy, live
 
 
-def _int_loss(r: Rows, zy: Array) -> Array:
-    # lse - z_y as (m - z_y) + log1p(rest): both terms >= 0 when the label holds the
-    # maximum, so a confident row keeps its tiny loss
-    return (r.m - zy) + jnp.log1p(r.rest)
-
-
 @jax.custom_jvp
 def _ce_int(z: Array, labels: Array, mask: Array | None) -> Array:
     r, zy, _ = _int_stats(z, labels, mask)
-    return _finish_rows(_int_loss(r, zy), mask).astype(z.dtype)
+    return _finish_rows(minus_log_p(zy, r), mask).astype(z.dtype)
 
 
 def _finish_rows(loss: Array, mask: Array | None) -> Array:
@@ -129,7 +101,7 @@ def _ce_int_dot(
     loop from z and the row statistics."""
     zc = z.astype(r.m.dtype)
     p = softmax_weights(masked(zc, mask), r)
-    q = (r.rest - jnp.expm1(zy - r.m)) / (1 + r.rest)
+    q = one_minus_p(zy, r)
     q = jnp.where(inf_row(r), 1 - _take(p, labels), q)
     w = jnp.where(_label_slot(labels, z.shape[-1]), jnp.where(live, -q, -1.0), p)
     w = jnp.where(jnp.isnan(zy), jnp.nan, w)  # a label outside [0, n): NaN, as the loss
@@ -142,13 +114,8 @@ def _ce_int_dot(
 def _ce_int_jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
     z, labels, mask = primals
     r, zy, live = _int_stats(z, labels, mask)
-    loss = _finish_rows(_int_loss(r, zy), mask).astype(z.dtype)
+    loss = _finish_rows(minus_log_p(zy, r), mask).astype(z.dtype)
     return loss, _ce_int_dot(z, tangents[0], labels, mask, r, zy, live).astype(z.dtype)
-
-
-def _ce_int_apply(z: Array, labels: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
-    zl, ml = _classes_last(z, mask, axes)
-    return _ce_int(zl, labels, ml)
 
 
 def softmax_cross_entropy_with_integer_labels(
@@ -197,7 +164,7 @@ def softmax_cross_entropy_with_integer_labels(
         raise TypeError(f"{name}: `axis` must be an int or a tuple of ints, got None")
     axes = normalize_axes(name, axis, za.ndim)
     batch = tuple(d for i, d in enumerate(za.shape) if i not in axes)
-    la = _int_labels(name, labels, batch)
+    la = as_int_labels(name, labels, batch, "the logits' shape without the class axes")
     mask = _optax_mask(name, where, za.shape, axes)
     if any(za.shape[a] == 0 for a in axes):  # no class: every label is out of range
         return jnp.full(batch, jnp.nan, za.dtype)
@@ -206,7 +173,8 @@ def softmax_cross_entropy_with_integer_labels(
 
 @functools.partial(jax.jit, static_argnums=(3,))
 def _jit_ce_int(z: Array, labels: Array, mask: Array | None, axes: tuple[int, ...]) -> Array:
-    return _ce_int_apply(z, labels, mask, axes)
+    zl, ml = _classes_last(z, mask, axes)
+    return _ce_int(zl, labels, ml)
 
 
 # --------------------------------------------------------------------------- probability labels
@@ -214,11 +182,6 @@ def _jit_ce_int(z: Array, labels: Array, mask: Array | None, axes: tuple[int, ..
 
 def _prob_stats(z: Array, mask: Array | None) -> Rows:
     return row_stats(masked(z, mask), (z.ndim - 1,))
-
-
-def _neg_log_p(zc: Array, r: Rows) -> Array:
-    r"""-log_softmax(z) = (m - z) + log1p(rest), each term >= 0."""
-    return (r.m - zc) + jnp.log1p(r.rest)
 
 
 @jax.custom_jvp
@@ -230,10 +193,10 @@ def _ce_prob_value(z: Array, y: Array, mask: Array | None, r: Rows) -> Array:
     zc = z.astype(r.m.dtype)
     yc = y.astype(r.m.dtype)
     # a zero target weighs nothing, whatever its logit (a -inf logit gives 0, not NaN)
-    terms = jnp.where(yc == 0, 0, yc * _neg_log_p(zc, r))
+    terms = jnp.where(yc == 0, 0, yc * minus_log_p(zc, r))
     if mask is not None:
         terms = jnp.where(mask, terms, 0)
-    return jnp.sum(terms, axis=-1).astype(_out_dtype(z, y))
+    return jnp.sum(terms, axis=-1).astype(jnp.result_type(z, y))
 
 
 @jax.checkpoint
@@ -249,12 +212,12 @@ def _ce_prob_dot(z: Array, y: Array, mask: Array | None, r: Rows, tz: Array, ty:
         yc = jnp.where(mask, yc, 0)
     total = jnp.sum(yc, axis=-1, keepdims=True)
     p = softmax_weights(zm, r)
-    q = (r.rest - jnp.expm1(zm - r.m)) / (1 + r.rest)
+    q = one_minus_p(zm, r)
     q = jnp.where(inf_row(r), 1 - p, q)
     wz = p * (total - yc) - jnp.where(yc == 0, 0, yc * q)
     out = jnp.sum(wz * tz.astype(cd), axis=-1)
     if ty is not None:
-        wy = _neg_log_p(zc, r)
+        wy = minus_log_p(zc, r)
         if mask is not None:
             wy = jnp.where(mask, wy, 0)
         out = out + jnp.sum(wy * ty.astype(cd), axis=-1)
@@ -393,7 +356,7 @@ def _fy_args(name: str, logits: Any, labels: Any, axis: Any, where: Any) -> tupl
     za = as_float_array(name, logits, "logits")
     ax = single_axis(name, axis, za.ndim)
     batch = tuple(d for i, d in enumerate(za.shape) if i != ax)
-    la = _int_labels(name, labels, batch)
+    la = as_int_labels(name, labels, batch, "the logits' shape without the class axes")
     mask = _optax_mask(name, where, za.shape, (ax,))
     return za, la, mask, ax
 

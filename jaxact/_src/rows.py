@@ -211,6 +211,21 @@ def weighted_sum(x: Array, r: Rows, t: Array, axes: tuple[int, ...]) -> Array:
     return jnp.sum(w * t.astype(xc.dtype), axis=axes, keepdims=True)
 
 
+def minus_log_p(zc: Array, r: Rows) -> Array:
+    """-log softmax at z from the row statistics: (m - z) + log1p(rest), two terms >= 0
+    where z is the maximum, so a confident class keeps its tiny value (lse - z rounds it to
+    0 once it leads by ~17 in float32). The cross-entropy losses' value."""
+    return (r.m - zc) + jnp.log1p(r.rest)
+
+
+def one_minus_p(zc: Array, r: Rows) -> Array:
+    """1 - softmax at z from the row statistics: (1 + rest - e^(z - m)) / (1 + rest), formed
+    as (rest - expm1(z - m)) / (1 + rest) with both terms >= 0: no rounding against 1 for a
+    confident class (the losses' gradient at the label is its negation). Not for rows with
+    +inf entries (see :func:`inf_row`)."""
+    return (r.rest - jnp.expm1(zc - r.m)) / (1 + r.rest)
+
+
 def softmax_weights(xc: Array, r: Rows) -> Array:
     """softmax(x) from x and its row statistics, e^(x - m) / (1 + rest), in a loop that
     reads x once: a +inf entry takes all the mass (1 / #inf), and in a row whose maximum is
