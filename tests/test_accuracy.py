@@ -96,7 +96,7 @@ def test_truths_match_mpmath(spec: Spec):
     """The float64 truths are accurate to 1e-11 relative, in the tails too: 1/5000 of a
     float32 ulp, so they cannot move a measured ulp figure."""
     assert spec.mp is not None, f"{spec.name}: registry entry needs an mpmath formula"
-    kinks = list(spec.kink_points) + list(spec.slice_kinks)
+    kinks = list(spec.kink_points) + list(spec.slice_kink_points)
     mags = np.concatenate([np.logspace(-6, 2.8, 40), [0.5, 1.0, 2.0, 3.0, 6.0, 17.0, 30.0, 88.0]])
     xs = np.concatenate([mags, -mags])
     xs = np.array([x for x in xs if all(abs(x - k) > 1e-3 for k in kinks)])

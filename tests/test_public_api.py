@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxact
@@ -223,3 +224,102 @@ def test_upcast_false_refuses_parameters_and_keeps_the_input_dtype():
     jaxact.activation(record, derivative=lambda x: 1.0 + 0 * x, upcast=False)(x)
     jaxact.activation(record, derivative=lambda x: 1.0 + 0 * x)(x)
     assert seen == [jnp.bfloat16, jnp.float32]
+
+
+def test_a_derivative_must_return_one_partial_per_argument_as_a_tuple():
+    """With parameters, the derivative returns a tuple of 1 + nparams partials; an array
+    (never split along its first axis, whatever its length), a list or a wrong count raise
+    ``TypeError`` naming the function, in eager calls and in gradients."""
+
+    def elu(x, a):
+        return jnp.where(x > 0, x, a * jnp.expm1(x))
+
+    x = jnp.linspace(-1.0, 1.0, 6).reshape(2, 3)  # a first axis of 1 + nparams entries
+    stacked = jaxact.activation(
+        elu,
+        derivative=lambda x, a: jnp.stack(
+            [jnp.where(x > 0, 1.0, a * jnp.exp(x)), jnp.where(x > 0, 0.0, jnp.expm1(x))]
+        ),
+        name="stacked_elu",
+    )
+    as_list = jaxact.activation(elu, derivative=lambda x, a: [x, x], name="list_elu")
+    three = jaxact.activation(elu, derivative=lambda x, a: (x, x, x), name="three_elu")
+    for f, got in ((stacked, "an array"), (as_list, "a list"), (three, "a tuple of 3")):
+        with pytest.raises(TypeError, match=f"derivative of {f.__name__} returned {got}"):
+            jax.grad(lambda v, f=f: jnp.sum(f(v, 0.5)))(x)
+        with pytest.raises(TypeError, match=f.__name__):
+            f.derivative(x, 0.5)
+    good = jaxact.activation(
+        elu,
+        derivative=lambda x, a: (
+            jnp.where(x > 0, 1.0, a * jnp.exp(x)),
+            jnp.where(x > 0, 0.0, jnp.expm1(x)),
+        ),
+    )
+    ga = jax.grad(lambda a: jnp.sum(good(x, a)))(0.5)
+    assert jnp.allclose(ga, jnp.sum(jnp.where(x > 0, 0.0, jnp.expm1(x))))
+
+
+def test_a_derivative_must_be_callable():
+    with pytest.raises(TypeError, match="activation square: `derivative` must be callable"):
+        jaxact.activation(lambda x: x * x, derivative=3, name="square")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`valid` must be callable"):
+        jaxact.activation(lambda x, a: x * a, derivative=lambda x, a: (a, x), valid=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fn", "args"),
+    [
+        (jaxact.celu, (0.0,)),
+        (jaxact.hard_tanh, (1.0, -1.0)),
+        (jaxact.softplus, (0.0,)),
+        (jaxact.soft_shrink, (-0.5,)),
+        (jaxact.hard_shrink, (-0.5,)),
+        (jaxact.squareplus, (-1.0,)),
+        (jaxact.clamped_swiglu, (-1.0,)),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_invalid_hyperparameters_raise_when_concrete_and_give_nan_when_traced(fn, args):
+    """A value the function is not defined for raises ``ValueError`` naming the function
+    when it is known; under jit it is a tracer no check can read, and the output is NaN
+    (the value and its gradient), never a plausible number (celu's alpha 0 gave -0,
+    hard_tanh(x, 1, -1) gave -1, softplus's beta 0 gave inf, clamped_swiglu's limit -1
+    gave -0)."""
+    x = jnp.linspace(-2.0, 2.0, 8)
+    with pytest.raises(ValueError, match=fn.__name__):
+        fn(x, *args) if fn is not jaxact.clamped_swiglu else fn(x, limit=args[0])
+    call = (
+        (lambda v, *p: fn(v, *p))
+        if fn is not jaxact.clamped_swiglu
+        else (lambda v, lim: fn(v, limit=lim))
+    )
+    y = jax.jit(call)(x, *args)
+    assert bool(jnp.all(jnp.isnan(y))), y
+    g = jax.jit(jax.grad(lambda v, *p: jnp.sum(call(v, *p))))(x, *args)
+    if fn not in (jaxact.hard_tanh, jaxact.hard_shrink, jaxact.soft_shrink):
+        assert bool(jnp.all(jnp.isnan(g))), g  # (the others' derivatives are masks only)
+
+
+@pytest.mark.parametrize("fn", [jaxact.gelu, jaxact.geglu, jaxact.geglu_pair])
+def test_approximate_must_be_a_bool(fn):
+    """``approximate="none"`` or ``"yes"`` were read as True (the tanh form); any non-bool
+    is a ``TypeError`` naming the function. NumPy bools are bools."""
+    x = jnp.ones(4)
+    args = (x, x) if fn is jaxact.geglu_pair else (x,)
+    for bad in ("none", "yes", 1, None):
+        with pytest.raises(TypeError, match="`approximate` must be a bool"):
+            fn(*args, approximate=bad)
+    assert jnp.array_equal(fn(*args, approximate=np.bool_(False)), fn(*args, approximate=False))
+    assert not jnp.array_equal(fn(*args, approximate=False), fn(*args, approximate=True))
+
+
+def test_a_traced_static_argument_gets_a_message_that_says_how_to_pass_it():
+    """``jax.jit(jaxact.gelu)(x, False)`` traces ``False``; the error says the argument is
+    static and how to pass it (it said keyword arguments must be hashable)."""
+    x = jnp.ones(3)
+    with pytest.raises(TypeError, match=r"gelu: `approximate` is static.*static_argnames"):
+        jax.jit(jaxact.gelu)(x, False)
+    assert jnp.array_equal(
+        jax.jit(jaxact.gelu, static_argnums=1)(x, False), jaxact.gelu(x, approximate=False)
+    )

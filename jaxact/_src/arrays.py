@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.core import Tracer
 from jax.typing import ArrayLike
 
 __all__ = [
@@ -112,6 +113,35 @@ def as_float_array(fn_name: str, value: Any, arg_name: str = "x") -> Array:
         # a Python int stays weakly typed as a float, as in jax.numpy
         arr = like_input(arr, default_float_dtype(), is_weak(arr))
     return arr
+
+
+def hyperparameter(fn_name: str, value: Any, arg_name: str) -> Any:
+    """A numeric hyperparameter for a jitted program's arguments (traced there, so a new
+    value never recompiles): a Python float as it is (jit makes it a weakly typed scalar),
+    an int or bool as a float, anything else validated by :func:`as_float_array`."""
+    if type(value) is float:
+        return value
+    if type(value) in (int, bool):
+        return float(value)
+    return as_float_array(fn_name, value, arg_name)
+
+
+def flag(fn_name: str, value: Any, arg_name: str = "approximate") -> bool:
+    """A static boolean option: a Python or NumPy bool, else ``TypeError`` naming the
+    function (a string such as ``"none"`` is never read as its truth value)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, Tracer):
+        raise TypeError(
+            f"{fn_name}: `{arg_name}` is static and must be a Python bool, got a traced "
+            f"value (under jax.jit, pass it with static_argnames=({arg_name!r},))"
+        )
+    raise TypeError(f"{fn_name}: `{arg_name}` must be a bool, got {value!r}")
+
+
+def is_concrete(value: Any) -> bool:
+    """Whether ``value`` has a known value (a number or an array; not a tracer)."""
+    return not isinstance(value, Tracer)
 
 
 def is_weak(*arrays: Any) -> bool:
@@ -220,20 +250,30 @@ def _program(
     return jax.jit(run)
 
 
-def public_jvp(fn_name: str, fn: Any, x: ArrayLike, tangent: ArrayLike, **kwargs: Any) -> Array:
+def public_jvp(
+    fn_name: str,
+    fn: Any,
+    x: ArrayLike,
+    tangent: ArrayLike,
+    numbers: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> Array:
     """Evaluate the custom_jvp rule of ``fn`` at ``(x, tangent)`` (the rule itself: one
     source of truth for the public ``*_jvp`` functions), as one jitted program per function
-    and setting of the hashable keyword arguments (axis, Python numbers; they are validated
-    while it is traced, with the activation's own messages); array arguments (``where``, an
-    array ``alpha``) are passed to it, after an eager call of ``fn`` that checks them."""
+    and setting of the hashable keyword arguments (axis, flags; they are validated while it
+    is traced, with the activation's own messages); array arguments (``where``, an array
+    ``alpha``) and the numeric hyperparameters named in ``numbers`` (Python numbers too: a
+    new value must not compile a new program) are passed to it, after an eager call of
+    ``fn`` that checks them."""
     xa = as_float_array(fn_name, x)
     ta = as_float_array(fn_name, tangent, "tangent")
     if ta.shape != xa.shape:
         raise ValueError(f"{fn_name}: tangent shape {ta.shape} differs from x shape {xa.shape}")
-    arrays = {k: v for k, v in kwargs.items() if not _hashable(v)}
+    kwargs = {k: hyperparameter(fn_name, v, k) if k in numbers else v for k, v in kwargs.items()}
+    arrays = {k: v for k, v in kwargs.items() if k in numbers or not _hashable(v)}
     if arrays:
         fn(xa, **kwargs)  # validates the arrays with the activation's own messages
-        if not all(isinstance(v, jax.Array | np.ndarray) for v in arrays.values()):
+        if not all(isinstance(v, jax.Array | np.ndarray | float) for v in arrays.values()):
             # e.g. an axis given as a list: traced in no program, as written
             return jax.jvp(lambda v: fn(v, **kwargs), (xa,), (ta.astype(xa.dtype),))[1]
     static = tuple((k, type(v), v) for k, v in kwargs.items() if k not in arrays)

@@ -118,6 +118,61 @@ def _is_constant(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _bind(
+    fn: Callable[..., Array],
+    derivative: Callable[..., Any],
+    n: int,
+    static_kw: dict[str, Any],
+    baked: tuple[int, ...],
+    defaults: tuple[Any, ...],
+    valid: Callable[..., Any] | None,
+    fn_name: str,
+) -> tuple[Callable[..., Array], Callable[..., Any]]:
+    """``fn`` and ``derivative`` of (x, *live params): the ``n`` parameters with those at
+    positions ``baked`` fixed to their defaults (Python numbers), the static keyword
+    arguments ``static_kw`` applied, NaN (value and array partials) where ``valid(*params)``
+    is False, and the derivative's contract checked (a tuple of 1 + n partials) before the
+    baked parameters' partials are dropped."""
+    keep = [0] + [1 + i for i in range(n) if i not in baked]
+
+    def full(live: tuple[Array, ...]) -> list[Any]:
+        it = iter(live)
+        return [defaults[i] if i in baked else next(it) for i in range(n)]
+
+    def value(x: Array, *live: Array) -> Array:
+        params = full(live)
+        y = fn(x, *params, **static_kw)
+        return y if valid is None else jnp.where(valid(*params), y, jnp.nan)
+
+    def partials(x: Array, *live: Array) -> Any:
+        params = full(live)
+        result = derivative(x, *params, **static_kw)
+        if n == 0:
+            parts: tuple[Any, ...] = (result,)
+        elif isinstance(result, tuple) and len(result) == n + 1:
+            parts = result
+        else:
+            got = (
+                f"a tuple of {len(result)}"
+                if isinstance(result, tuple)
+                else "an array"
+                if hasattr(result, "shape")
+                else f"a {type(result).__name__}"
+            )
+            raise TypeError(
+                f"derivative of {fn_name} returned {got}; a function with {n} parameter(s) "
+                f"needs a tuple of {n + 1} partials (x first, then one per parameter)"
+            )
+        if valid is not None:
+            ok = valid(*params)
+            parts = tuple(p if isinstance(p, Select) else jnp.where(ok, p, jnp.nan) for p in parts)
+        kept = [parts[k] for k in keep]
+        return tuple(kept) if len(kept) > 1 else kept[0]
+
+    value.__name__ = partials.__name__ = fn_name
+    return value, partials
+
+
 def _make_core(
     fn: Callable[..., Array],
     derivative: Callable[..., Partial | tuple[Partial, ...]],
@@ -142,13 +197,8 @@ def _make_core(
         xc, pc = for_compute(x, params)
         with computing_for(x.dtype):
             result: Any = derivative(xc, *pc)
-        partials: tuple[Partial, ...] = (result,) if nparams == 0 else tuple(result)
-        if len(partials) != nparams + 1:
-            raise TypeError(
-                f"derivative of {fn.__name__} returned {len(partials)} partials; "
-                f"expected {nparams + 1} (one for x and one per parameter)"
-            )
-        return partials
+        # (_bind has checked the contract: a tuple of 1 + nparams partials)
+        return (result,) if nparams == 0 else result
 
     def term(i: int, partial: Partial, t: Array, full: bool, dtype: Any) -> Array:
         """partial * t for argument i (x is 0); ``full``: the argument has the output's
@@ -312,6 +362,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    valid: Callable[..., Any] | None = None,
     upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P]: ...
@@ -325,6 +376,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    valid: Callable[..., Any] | None = None,
     upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Callable[[Callable[P, Array]], Activation[P]]: ...
@@ -337,6 +389,7 @@ def activation(
     name: str | None = None,
     static_argnames: Sequence[str] = (),
     check: Callable[..., str | None] | None = None,
+    valid: Callable[..., Any] | None = None,
     upcast: bool = True,
     **facts: Unpack[FactKwargs],
 ) -> Activation[P] | Callable[[Callable[P, Array]], Activation[P]]:
@@ -369,8 +422,15 @@ def activation(
 
     ``check(*params)``, if given, receives the parameters as NumPy arrays when they are
     concrete (not traced) and returns a message for invalid values (raised as
-    ``ValueError`` naming the function), or ``None``. Arguments that do not broadcast
-    together raise ``ValueError`` naming the function and their shapes.
+    ``ValueError`` naming the function), or ``None``. ``valid(*params)``, if given, is the
+    same condition as a ``jnp`` predicate (a boolean array): where it is False, as it can
+    be for traced parameters that ``check`` never sees, the value and the array partials
+    are NaN instead of a meaningless number. Arguments that do not broadcast together raise
+    ``ValueError`` naming the function and their shapes.
+
+    A ``derivative`` for a function with parameters must return a ``tuple`` of exactly
+    1 + (number of parameters) partials; anything else raises ``TypeError`` naming the
+    function (an array is never split into partials).
 
     The keyword arguments after ``check`` declare facts about the function (its
     :class:`Kink` points, ``residual`` kind, ``aliases``, ``jax_nn`` counterpart,
@@ -395,6 +455,7 @@ def activation(
             name=name,
             static_argnames=static_argnames,
             check=check,
+            valid=valid,
             upcast=upcast,
             **facts,
         )
@@ -410,6 +471,12 @@ def activation(
         symbols=dict(facts.get("symbols", {})),
         support=facts.get("support", (-math.inf, math.inf)),
     )
+    if not callable(derivative):
+        raise TypeError(
+            f"activation {fn_name}: `derivative` must be callable, got {type(derivative).__name__}"
+        )
+    if valid is not None and not callable(valid):
+        raise TypeError(f"activation {fn_name}: `valid` must be callable or None")
     sig = inspect.signature(fn)
     static_names = list(static_argnames)
     names = [n for n in sig.parameters if n not in static_names]
@@ -421,12 +488,16 @@ def activation(
         )
 
     @functools.cache
-    def compiled(static: tuple[tuple[str, Any], ...]) -> tuple[Callable[..., Array], ...]:
-        """The jitted custom_jvp function and derivative for one setting of the static args."""
-        kw = dict(static)
-        f = functools.partial(fn, **kw) if kw else fn
-        d = functools.partial(derivative, **kw) if kw else derivative
-        core = _make_core(f, d, nparams, upcast)
+    def compiled(
+        static: tuple[tuple[str, type, Any], ...], baked: tuple[int, ...] = ()
+    ) -> tuple[Callable[..., Array], ...]:
+        """The jitted custom_jvp function and derivative for one setting of the static args,
+        with the parameters at positions ``baked`` fixed to their Python-number defaults
+        (a formula can then see its default as a number: silu's beta = 1 needs no rounding
+        error of beta x) and the others traced."""
+        kw = {n: v for n, _, v in static}  # (the types in the key: True and 1 hash alike)
+        f, d = _bind(fn, derivative, nparams, kw, baked, defaults, valid, fn_name)
+        core = _make_core(f, d, nparams - len(baked), upcast)
 
         # Rank matching happens inside the jitted programs (free when traced), so the fast
         # path below can hand Python-number parameters straight to jit's C++ dispatch.
@@ -440,7 +511,7 @@ def activation(
             cd = compute_dtype(x.dtype)
             shape = jnp.broadcast_shapes(x.shape, *(p.shape for p in params))
             partials = d(x.astype(cd), *(p.astype(cd) for p in params))
-            dx = partials[0] if nparams else partials
+            dx = partials[0] if nparams - len(baked) else partials
             if isinstance(dx, Select):
                 dx = dx.materialize(cd)
             return like_input(jnp.broadcast_to(dx, shape), x.dtype, is_weak(x, *params))
@@ -449,36 +520,45 @@ def activation(
 
     def prepare(
         args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[list[Array], tuple[tuple[str, Any], ...]]:
+    ) -> tuple[list[Array], tuple[tuple[str, type, Any], ...], tuple[int, ...]]:
         try:
             bound = sig.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{fn_name}: {e}") from None
         bound.apply_defaults()
-        arrays = [as_float_array(fn_name, bound.arguments[n], n) for n in names]
+        baked = defaulted([bound.arguments[n] for n in names[1:]])
+        converted = [as_float_array(fn_name, bound.arguments[n], n) for n in names]
+        arrays = [a for i, a in enumerate(converted) if i - 1 not in baked]
         try:
-            jnp.broadcast_shapes(*(a.shape for a in arrays))
+            jnp.broadcast_shapes(*(a.shape for a in converted))
         except ValueError:
-            shapes = ", ".join(f"`{n}` {a.shape}" for n, a in zip(names, arrays, strict=True))
+            shapes = ", ".join(f"`{n}` {a.shape}" for n, a in zip(names, converted, strict=True))
             raise ValueError(
                 f"{fn_name}: the arguments do not broadcast together: {shapes}"
             ) from None
         if check is not None:
             try:  # only concrete values can be checked (not traced ones, under jit or grad)
-                values = [np.asarray(a) for a in arrays[1:]]
+                values = [np.asarray(a) for a in converted[1:]]
             except jax.errors.TracerArrayConversionError:
                 values = None
             problem = None if values is None else check(*values)
             if problem:
                 raise ValueError(f"{fn_name}: {problem}")
-        static = tuple((n, bound.arguments[n]) for n in static_names)
+        static = tuple((n, type(v), v) for n in static_names for v in [bound.arguments[n]])
+        for n, _, v in static:
+            if isinstance(v, Tracer):
+                raise TypeError(
+                    f"{fn_name}: `{n}` is static and must be a concrete Python value, got a "
+                    f"traced one (under jax.jit, pass it with static_argnames=({n!r},) or "
+                    "close over it)"
+                )
         try:
             hash(static)
         except TypeError:
             raise TypeError(
-                f"{fn_name}: keyword arguments {static_names} must be hashable"
+                f"{fn_name}: the static arguments {static_names} must be hashable"
             ) from None
-        return arrays, static
+        return arrays, static, baked
 
     # The fast path for the common eager call: x a floating jax.Array, the parameters given
     # positionally (Python numbers or floating arrays that broadcast) or left at Python-number
@@ -486,7 +566,9 @@ def activation(
     # jit converts Python numbers to weakly typed arrays, as as_float_array does.
     params = [sig.parameters[n] for n in names[1:]]
     defaults = tuple(p.default for p in params)
-    default_static = tuple((n, sig.parameters[n].default) for n in static_names)
+    default_static = tuple(
+        (n, type(d), d) for n in static_names for d in [sig.parameters[n].default]
+    )
     fast_ok = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params) and all(
         sig.parameters[n].default is not inspect.Parameter.empty for n in static_names
     )
@@ -520,11 +602,26 @@ def activation(
     def numbers_key(numbers: tuple[float, ...]) -> tuple[tuple[type, float, float], ...]:
         return tuple(number_key(a) for a in numbers)
 
+    def defaulted(params: Sequence[Any]) -> tuple[int, ...]:
+        """The positions of ``params`` at their Python-number defaults (left out, or the
+        same number given): compiled in as numbers (see ``compiled``), so ``f(x)`` and
+        ``f(x, *defaults)`` run one program."""
+        return tuple(
+            i
+            for i, (v, d) in enumerate(zip(params, defaults, strict=True))
+            if type(d) in NUMBER_TYPES and type(v) is type(d) and v == d
+        )
+
     def run(which: int, x: Array, params: tuple[Any, ...], scalars: tuple[Any, ...]) -> Array:
         """Program ``which`` (0 the value, 1 the derivative) at the default static arguments:
         ``scalars`` (the kept device form of ``params``) for a concrete x; under a trace the
-        Python numbers in ``params`` stay literals in the caller's program, as before."""
-        return compiled(default_static)[which](x, *(params if isinstance(x, Tracer) else scalars))
+        Python numbers in ``params`` stay literals in the caller's program, as before. The
+        parameters left at their defaults are compiled in."""
+        baked = defaulted(params)
+        given = params if isinstance(x, Tracer) else scalars
+        if baked:
+            given = tuple(v for i, v in enumerate(given) if i not in baked)
+        return compiled(default_static, baked)[which](x, *given)
 
     @functools.lru_cache(maxsize=256)
     def kept(key: tuple[tuple[type, float, float], ...], x64: bool) -> tuple[Array, ...]:
@@ -550,8 +647,10 @@ def activation(
                 return None
         try:
             np.broadcast_shapes(*shapes)
-        except ValueError:
-            return None  # the slow path raises the error naming the arguments
+        except (ValueError, TypeError):
+            # the slow path raises the error naming the arguments, or broadcasts a
+            # symbolic shape (jax.export), which NumPy cannot
+            return None
         if check is not None:
             try:
                 problem = check(*(np.asarray(a) for a in params))
@@ -578,8 +677,8 @@ def activation(
                     key = default_key if params is defaults else numbers_key(params)
                     scalars = kept(key, jax.config.read("jax_enable_x64")) if nparams else ()
                     return run(which, x, params, scalars)
-        arrays, static = prepare(args, kwargs)
-        return compiled(static)[which](*arrays)
+        arrays, static, baked = prepare(args, kwargs)
+        return compiled(static, baked)[which](*arrays)
 
     def call(*args: Any, **kwargs: Any) -> Array:
         return dispatch(0, args, kwargs)

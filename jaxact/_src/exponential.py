@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -84,6 +86,7 @@ def _celu_negative(x: Array, alpha: Array) -> Array:
 @activation(
     derivative=_celu_derivative,
     check=lambda alpha: "`alpha` must be nonzero" if (alpha == 0).any() else None,
+    valid=lambda alpha: alpha != 0,
     kinks=(Kink("0", d1="1", d2="1/alpha", note="left side; jax.nn: a tie-split mix"),),
     jax_nn="celu",
     reference="Barron 2017",
@@ -180,7 +183,9 @@ def _xielu_default_window(
     docstring)."""
     if x.dtype != jnp.float32:
         return direct
-    default = (alpha_n == C.XIELU_ALPHA) & (beta == 0.5)
+    # (as float32 numbers: a default left out of the call is the Python number 0.8)
+    f32 = functools.partial(jnp.asarray, dtype=x.dtype)
+    default = (f32(alpha_n) == f32(C.XIELU_ALPHA)) & (f32(beta) == 0.5)
     return jnp.where(default, K.near_root(x, root, direct, window=window), direct)
 
 
@@ -223,7 +228,7 @@ def xielu(
 
     Examples:
       >>> jaxact.xielu(jnp.array([-1.0, 0.0, 1.0]))
-      Array([-0.20569646,  0.        ,  1.3       ], dtype=float32)
+      Array([-0.20569643,  0.        ,  1.3       ], dtype=float32)
     """
     x = jnp.asarray(x)
     pos = x > 0

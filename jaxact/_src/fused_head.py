@@ -14,6 +14,7 @@ partial chunk is read from ``V - c`` and its columns seen before are left out of
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -23,7 +24,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from jaxact._src.arrays import FLOATS, as_int_labels, compute_dtype
-from jaxact._src.rows import Rows, minus_log_p, one_minus_p
+from jaxact._src.rows import Rows, is_constant, minus_log_p, one_minus_p
 
 Reduction = Literal["none", "sum", "mean"]
 
@@ -32,12 +33,18 @@ Reduction = Literal["none", "sum", "mean"]
 CHUNK_ELEMENTS = 1 << 22
 # Columns of a chunk are a multiple of this (the matmul's tile), at least this many.
 CHUNK_ALIGN = 128
+# The token count a program exported for any number of tokens sizes its chunks for: 512
+# columns, 16 MiB float32 blocks at 8192 tokens (a block grows with the tokens it is called on).
+SYMBOLIC_TOKENS = 8192
 
 
 def chunk_size(tokens: int, vocab: int) -> int:
     """Columns per chunk: CHUNK_ELEMENTS // tokens, and at most a quarter of the vocabulary
     (so the blocks a pass holds stay below the logits' size for small problems too), a
-    multiple of CHUNK_ALIGN, at least CHUNK_ALIGN and at most the vocabulary."""
+    multiple of CHUNK_ALIGN, at least CHUNK_ALIGN and at most the vocabulary. A symbolic
+    token count (``jax.export``) is taken as SYMBOLIC_TOKENS."""
+    if not is_constant(tokens):
+        tokens = SYMBOLIC_TOKENS
     c = min(CHUNK_ELEMENTS // max(tokens, 1), -(-vocab // 4))
     c = -(-c // CHUNK_ALIGN) * CHUNK_ALIGN if c < CHUNK_ALIGN else c // CHUNK_ALIGN * CHUNK_ALIGN
     return max(1, min(vocab, c))
@@ -392,7 +399,7 @@ def linear_softmax_cross_entropy(
             raise ValueError(
                 f"{_NAME}: `where` must have shape x.shape[:-1] = {batch}, got {counted.shape}"
             )
-    n = int(np.prod(batch))
+    n = math.prod(batch)
     o = Options(eps, zl, cap, reduction, return_lse, chunk_size(n, vocab))
     out = _program(o)(
         xa.reshape(n, xa.shape[-1]), wa, ba, la.reshape(n).astype(jnp.int32), counted.reshape(n)

@@ -12,12 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
 from jaxact._src import constants as C
 from jaxact._src import kernels as K
-from jaxact._src.arrays import as_float_array, call_jit, public_jvp, single_axis
+from jaxact._src.arrays import (
+    as_float_array,
+    call_jit,
+    flag,
+    hyperparameter,
+    is_concrete,
+    public_jvp,
+    single_axis,
+)
 from jaxact._src.core import activation
 from jaxact._src.facts import Facts, declare
 from jaxact._src.gelu import gelu_derivative, gelu_tanh_arg, gelu_value
@@ -25,20 +34,25 @@ from jaxact._src.gelu import gelu_derivative, gelu_tanh_arg, gelu_value
 QUICK_GELU_ALPHA = 1.702  # clamped_swiglu's default slope: quick_gelu's, with its root window
 
 
-def _halves(fn_name: str, inner: Any, x: ArrayLike, axis: int, *static: Any) -> Array:
-    """Validate, split ``x`` in halves along ``axis`` and apply the two-input form."""
+def _halves(
+    fn_name: str, inner: Any, x: ArrayLike, axis: int, *params: Any, **static: Any
+) -> Array:
+    """Validate, split ``x`` in halves along ``axis`` and apply the two-input form, with
+    its numeric ``params`` (already validated) passed into the program, not compiled in,
+    and its ``static`` keyword arguments compiled in."""
     xa = as_float_array(fn_name, x)
     ax = single_axis(fn_name, axis, xa.ndim)
     if xa.shape[ax] % 2:
         raise ValueError(
             f"{fn_name}: axis {axis} has odd size {xa.shape[ax]}; it must split in halves"
         )
-    return call_jit(_split_apply, (xa,), (inner, ax, static))
+    return call_jit(_split_apply, (xa, *params), (inner, ax, tuple(static.items())))
 
 
-def _split_apply(x: Array, inner: Any, axis: int, static: tuple[Any, ...]) -> Array:
+def _split_apply(x: Array, *rest: Any) -> Array:
+    *params, inner, axis, static = rest
     a, b = jnp.split(x, 2, axis=axis)
-    return inner(a, b, *static)
+    return inner(a, b, *params, **dict(static))
 
 
 # --------------------------------------------------------------------------- swiglu
@@ -152,6 +166,7 @@ def geglu_pair(value: ArrayLike, gate: ArrayLike, approximate: bool = True) -> A
       Array([0.      , 1.682384], dtype=float32)
     """
     b = jnp.asarray(gate)
+    approximate = flag("geglu_pair", approximate)
     arg = gelu_tanh_arg(b, exact=True, value=False) if approximate else None
     return jnp.asarray(value) * gelu_value(b, approximate, fusible=False, arg=arg)
 
@@ -180,7 +195,7 @@ def geglu(x: ArrayLike, axis: int = -1, approximate: bool = True) -> Array:
       >>> jaxact.geglu(jnp.array([2.0, 2.0, 0.0, 1.0]))
       Array([0.      , 1.682384], dtype=float32)
     """
-    return _halves("geglu", geglu_pair, x, axis, bool(approximate))
+    return _halves("geglu", geglu_pair, x, axis, approximate=flag("geglu", approximate))
 
 
 # --------------------------------------------------------------------------- reglu
@@ -246,32 +261,54 @@ def reglu(x: ArrayLike, axis: int = -1) -> Array:
 # --------------------------------------------------------------------------- clamped swiglu
 
 
+def _is_default(value: Any, default: float) -> bool:
+    return type(value) in (int, float) and value == default
+
+
 def _clamped_swiglu_derivative(
-    a: Array, b: Array, limit: float = 7.0, alpha: float = 1.702
-) -> tuple[Array, Array]:
+    a: Array, b: Array, limit: Array | float = 7.0, alpha: Array | float = 1.702
+) -> tuple[Array, Array, Array, Array]:
     # torch.clamp's convention (GPT-OSS's reference code): the gradient passes at the bounds.
     g = jnp.minimum(b, limit)
     a_in = (a >= -limit) & (a <= limit)
-    lo = K.product_error(
-        alpha, g, value=False
-    )  # float32: alpha g's rounding, taken into e^(alpha g)
-    d_a = jnp.where(a_in, K.x_sig_branch(g, alpha * g, lo), 0)
+    lo = _alpha_g_error(alpha, g, value=False)  # float32: alpha g's rounding, taken in
+    z = alpha * g
+    gs = K.x_sig_branch(g, z, lo)  # g sigma(alpha g)
+    d_a = jnp.where(a_in, gs, 0)
     factor = jnp.clip(a, -limit, limit) + 1  # applied inside: its product may be normal
     dg = K.swish_dx(g, alpha, factor, lo)  # where swish_dx alone is flushed to zero
-    if alpha == QUICK_GELU_ALPHA:  # the zero of the derivative, as for quick_gelu
-        dg = K.near_root(g, C.ROOT_QUICK_GELU, dg, factor)
+    # the zero of the derivative at the default alpha, as for quick_gelu
+    near = K.near_root(g, C.ROOT_QUICK_GELU, dg, factor)
+    if isinstance(alpha, float):
+        dg = near if alpha == QUICK_GELU_ALPHA else dg
+    else:
+        dg = jnp.where(alpha == QUICK_GELU_ALPHA, near, dg)
     d_b = jnp.where(b <= limit, dg, 0)
-    return d_a, d_b
+    # the limit moves the clamp of a (outside [-L, L]) and of b (above L: g = L there)
+    d_limit = jnp.where(a > limit, gs, jnp.where(a < -limit, -gs, 0)) + jnp.where(b > limit, dg, 0)
+    d_alpha = factor * g * (g * K.dsig(z))  # (clip(a) + 1) g^2 sigma'(alpha g)
+    return d_a, d_b, d_limit, d_alpha
+
+
+def _alpha_g_error(alpha: Array | float, g: Array, *, value: bool) -> Array | None:
+    """alpha g's rounding error (float32): the exact decimal's for a Python-number alpha,
+    Dekker's for an array (the default 1.702 still meaning the decimal)."""
+    if isinstance(alpha, int | float):
+        return K.product_error(float(alpha), g, value=value)
+    return K.product_error_of_arrays(alpha, g, decimal=QUICK_GELU_ALPHA, value=value)
 
 
 @activation(
     derivative=_clamped_swiglu_derivative,
-    static_argnames=("limit", "alpha"),
+    check=lambda gate, limit, alpha: (
+        f"`limit` must be >= 0, got {limit}" if (limit < 0).any() else None
+    ),
+    valid=lambda gate, limit, alpha: limit >= 0,
     kind="pair",
     reference="OpenAI 2025, gpt-oss",
 )
 def clamped_swiglu_pair(
-    value: ArrayLike, gate: ArrayLike, limit: float = 7.0, alpha: float = 1.702
+    value: ArrayLike, gate: ArrayLike, limit: ArrayLike = 7.0, alpha: ArrayLike = 1.702
 ) -> Array:
     r"""GPT-OSS's clamped SwiGLU of two projections.
 
@@ -279,17 +316,26 @@ def clamped_swiglu_pair(
       y = (\mathrm{clip}(a, -L, L) + 1)\,g\,\sigma(\alpha g), \quad g = \min(b, L), \qquad
       \frac{\partial y}{\partial a} = [|a| \le L]\,g\,\sigma(\alpha g), \qquad
       \frac{\partial y}{\partial b} = [b \le L]\,(\mathrm{clip}(a, -L, L) + 1)
-        \big(\sigma(\alpha g) + \alpha g\,\sigma(\alpha g)\sigma(-\alpha g)\big).
+        \big(\sigma(\alpha g) + \alpha g\,\sigma(\alpha g)\sigma(-\alpha g)\big),
 
-    Kinks: at :math:`a = \pm L` and :math:`b = L` the gradient passes (the bounds count as
-    inside, as ``torch.clamp``'s gradient in the reference code). ``limit`` and ``alpha``
-    are static. Gradients stay finite for huge :math:`|b|` and at :math:`\pm\infty`.
+    .. math::
+      \frac{\partial y}{\partial L} = \pm[|a| > L]\,g\,\sigma(\alpha g)
+        + [b > L]\,\frac{\partial y}{\partial g}, \qquad
+      \frac{\partial y}{\partial \alpha} = (\mathrm{clip}(a, -L, L) + 1)\,g^2
+        \sigma(\alpha g)\sigma(-\alpha g).
+
+    Kinks: at :math:`a = \pm L` and :math:`b = L` the gradient passes to :math:`a` and
+    :math:`b` (the bounds count as inside, as ``torch.clamp``'s gradient in the reference
+    code), not to :math:`L`. ``limit`` and ``alpha`` are array hyperparameters like the
+    activations' (traced under ``jit``/``vmap``, differentiable; no recompilation per value);
+    ``limit < 0`` raises ``ValueError``, or gives NaN when traced. Gradients stay finite for
+    huge :math:`|b|` and at :math:`\pm\infty`.
 
     Args:
       value: the value projection :math:`a`.
       gate: the gate projection :math:`b`, broadcastable against ``value``.
-      limit: the clamp :math:`L` (default 7).
-      alpha: the sigmoid's slope :math:`\alpha` (default 1.702).
+      limit: the clamp :math:`L \ge 0` (default 7), broadcastable.
+      alpha: the sigmoid's slope :math:`\alpha` (default 1.702), broadcastable.
 
     Returns:
       An array of the dtype of ``value``.
@@ -299,11 +345,10 @@ def clamped_swiglu_pair(
       Array([13.999907 ,  6.7663665], dtype=float32)
     """
     a, b = jnp.asarray(value), jnp.asarray(gate)
-    g = jnp.minimum(b, limit)
+    lim, k = jnp.asarray(limit), jnp.asarray(alpha)
+    g = jnp.minimum(b, lim)
     # the product before the sigmoid: g sigma(alpha g) alone is subnormal (flushed) for tiny g
-    return K.x_sig_branch(
-        (jnp.clip(a, -limit, limit) + 1) * g, alpha * g, K.product_error(alpha, g)
-    )
+    return K.x_sig_branch((jnp.clip(a, -lim, lim) + 1) * g, k * g, _alpha_g_error(k, g, value=True))
 
 
 @declare(Facts("clamped_swiglu", kind="gated", reference="OpenAI 2025, gpt-oss"))
@@ -331,7 +376,14 @@ def clamped_swiglu(x: ArrayLike, axis: int = -1, limit: float = 7.0, alpha: floa
       >>> jaxact.clamped_swiglu(jnp.array([1.0, 100.0, 100.0, 1.0]))
       Array([13.999907 ,  6.7663665], dtype=float32)
     """
-    return _halves("clamped_swiglu", clamped_swiglu_pair, x, axis, float(limit), float(alpha))
+    if _is_default(limit, 7.0) and _is_default(alpha, QUICK_GELU_ALPHA):
+        return _halves("clamped_swiglu", clamped_swiglu_pair, x, axis)  # compiled in
+    params = [
+        hyperparameter("clamped_swiglu", v, n) for v, n in ((limit, "limit"), (alpha, "alpha"))
+    ]
+    if is_concrete(params[0]) and np.any(np.asarray(params[0]) < 0):
+        raise ValueError(f"clamped_swiglu: `limit` must be >= 0, got {params[0]}")
+    return _halves("clamped_swiglu", clamped_swiglu_pair, x, axis, *params)
 
 
 # --------------------------------------------------------------------------- JVPs
@@ -412,5 +464,12 @@ def clamped_swiglu_jvp(
       Array([0.5], dtype=float32)
     """
     return public_jvp(
-        "clamped_swiglu_jvp", clamped_swiglu, x, tangent, axis=axis, limit=limit, alpha=alpha
+        "clamped_swiglu_jvp",
+        clamped_swiglu,
+        x,
+        tangent,
+        ("limit", "alpha"),
+        axis=axis,
+        limit=limit,
+        alpha=alpha,
     )

@@ -24,6 +24,7 @@ from jax.typing import ArrayLike
 from jaxact._src import gated
 from jaxact._src.arrays import as_float_array, compute_dtype
 from jaxact._src.core import Partial, Select
+from jaxact._src.rows import is_constant
 
 # name -> the unit's two-input form (value, gate) -> output, and its analytic partials
 # (d/d value, d/d gate) in the compute dtype, with the default options
@@ -45,6 +46,8 @@ DEFAULT_CHUNKS = 2  # measured: see gated_mlp's docstring
 def row_chunks(rows: int, chunks: int) -> int:
     """The number of strided row chunks: the largest divisor of ``rows`` up to ``chunks``
     that leaves at least ``MIN_CHUNK_ROWS`` rows in each (1: no loop)."""
+    if not is_constant(rows):
+        return 1  # a symbolic row count (jax.export): its divisors are unknown
     for c in range(min(chunks, rows // MIN_CHUNK_ROWS), 1, -1):
         if rows % c == 0:
             return c

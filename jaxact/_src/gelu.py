@@ -8,7 +8,7 @@ from jax.typing import ArrayLike
 
 from jaxact._src import constants as C
 from jaxact._src import kernels as K
-from jaxact._src.arrays import narrow_input
+from jaxact._src.arrays import flag, narrow_input
 from jaxact._src.core import activation
 
 # Beyond |x| = GELU_FAR every term of gelu' that carries a Gaussian factor is below float64's
@@ -115,7 +115,8 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
 
     The :math:`\sigma(2z)` form has no cancellation for negative :math:`x` (``jax.nn``'s
     :math:`1 + \tanh z` does), and the derivative stays finite at :math:`\pm 10^{30}` and
-    :math:`\pm\infty` (where :math:`x^3` overflows). ``approximate`` is static.
+    :math:`\pm\infty` (where :math:`x^3` overflows). ``approximate`` is static: a bool
+    (anything else raises ``TypeError``).
 
     Args:
       x: input array.
@@ -130,4 +131,4 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
       >>> jaxact.gelu(jnp.array([-1.0, 0.0, 1.0]), approximate=False)
       Array([-0.15865526,  0.        ,  0.8413447 ], dtype=float32)
     """
-    return gelu_value(jnp.asarray(x), approximate)
+    return gelu_value(jnp.asarray(x), flag("gelu", approximate))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -238,6 +239,44 @@ def product_error(k: float, x: Array, *, value: bool = True) -> Array | None:
     xh = split_head(xc, value=value)
     head = op(kh)
     lo = ((head * xh - op(kf) * xc) + head * (xc - xh)) + op(k - kh) * xc
+    return lax.stop_gradient(lo)
+
+
+# Veltkamp's splitter for float32 (2^12 + 1): a = hi + lo with hi of 12 significant bits.
+VELTKAMP = 4097.0
+# |k|, |x| above which product_error_of_arrays clips (no overflow in the split; the exponent
+# of such a product is beyond float32's range either way).
+PRODUCT_CLIP = 2.0**40
+
+
+def _veltkamp(a: Array, op: Callable[[float], Any]) -> tuple[Array, Array]:
+    c = op(VELTKAMP) * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def product_error_of_arrays(
+    k: Array, x: Array, *, decimal: float | None = None, value: bool = True
+) -> Array | None:
+    r"""k x - fl(k x) for float32 arrays k and x (Dekker's exact product: both split by
+    Veltkamp, every partial product exact), None for other dtypes. For a traced
+    hyperparameter k (softplus's beta, clamped_swiglu's alpha, ...) where
+    :func:`product_error` takes a Python number. ``decimal``: where k is float32(decimal),
+    k stands for that decimal, and (decimal - k) x is added (the default alpha 1.702 means
+    1.702, as the float64 truths do). Operands are clipped to +-PRODUCT_CLIP. Constants as
+    in :func:`product_error`. No gradient."""
+    if x.dtype != jnp.float32:
+        return None
+    op = functools.partial(opaque, like=x) if value else float
+    kc = jnp.clip(k, op(-PRODUCT_CLIP), op(PRODUCT_CLIP))
+    xc = jnp.clip(x, op(-PRODUCT_CLIP), op(PRODUCT_CLIP))
+    p = kc * xc
+    kh, kl = _veltkamp(kc, op)
+    xh, xl = _veltkamp(xc, op)
+    lo = (((kh * xh - p) + kh * xl) + kl * xh) + kl * xl
+    if decimal is not None:
+        kf = float(np.float32(decimal))
+        lo = lo + jnp.where(k == op(kf), op(decimal - kf), op(0.0)) * xc
     return lax.stop_gradient(lo)
 
 

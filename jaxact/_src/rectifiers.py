@@ -359,6 +359,7 @@ def _check_lambd(lambd: Any) -> str | None:
 @activation(
     derivative=_hard_tanh_derivative,
     check=_check_bounds,
+    valid=lambda min_val, max_val: min_val <= max_val,
     kinks=(Kink("min_val", d1="0", note="jax.nn: 1"), Kink("max_val", d1="0", note="jax.nn: 1")),
     residual="mask",
     jax_nn="hard_tanh",
@@ -482,6 +483,7 @@ def _hard_shrink_derivative(x: Array, lambd: Array) -> tuple[Select, Select]:
 @activation(
     derivative=_hard_shrink_derivative,
     check=_check_lambd,
+    valid=lambda lambd: lambd >= 0,
     kinks=(Kink("-lambd", d1="0"), Kink("lambd", d1="0")),
     residual="mask",
 )
@@ -523,6 +525,7 @@ def _soft_shrink_derivative(x: Array, lambd: Array) -> tuple[Select, Array]:
 @activation(
     derivative=_soft_shrink_derivative,
     check=_check_lambd,
+    valid=lambda lambd: lambd >= 0,
     kinks=(Kink("-lambd", d1="0"), Kink("lambd", d1="0")),
     residual="mask",
 )

@@ -27,12 +27,14 @@ from jaxact._src.truths import (
     _TAIL_NOTE,
     _clamped_swiglu_slice,
     _entmax,
+    _entmax_pair,
     _gelu_truth,
     _gt,
     _lim,
     _log1mexp,
     _logmeanexp_slice_truth,
     _mish,
+    _mp_entmax_pair,
     _mp_entmax_slice,
     _mp_gelu,
     _pw,
@@ -53,6 +55,7 @@ from jaxact._src.truths import (
     _sparse_sigmoid_d,
     _sparse_sigmoid_truth,
     _squareplus,
+    _swish_truth,
     _tanh_shrink_truth,
     _xielu_reference,
     _xielu_truth,
@@ -107,6 +110,15 @@ _QUICK_GELU_BOUNDS: dict[str, Any] = {
     ),
 }
 
+
+def _entmax_pair_kinks(alpha: float) -> tuple[float, ...]:
+    """Where alpha-entmax([x, 0]) leaves its support: x = +-1/(alpha - 1) (0 for the
+    argmax; none for softmax)."""
+    if alpha == 1:
+        return ()
+    return (0.0,) if alpha == float("inf") else (-1 / (alpha - 1), 1 / (alpha - 1))
+
+
 # ---------------------------------------------------------------- sigmoid family
 _SIGMOID_FAMILY: tuple[Spec, ...] = (
     Spec(
@@ -127,16 +139,23 @@ _SIGMOID_FAMILY: tuple[Spec, ...] = (
         name="softplus",
         monotone=True,
         fn=jaxact.softplus,
-        reference=lambda x: jnp.log(1 + jnp.exp(x)),
-        truth=lambda x: jnp.logaddexp(0.0, x),
-        truth_derivative=expit,
-        mp=lambda m, x: m.log1p(m.exp(x)),
+        reference=lambda x, beta=1.0: jnp.log(1 + jnp.exp(beta * x)) / beta,
+        truth=lambda x, beta=1.0: jnp.logaddexp(0.0, beta * x) / beta,
+        truth_derivative=lambda x, beta=1.0: expit(beta * x),
+        mp=lambda m, x, beta=1.0: m.log1p(m.exp(m.mpf(beta) * x)) / m.mpf(beta),
+        hyper=({"beta": 0.5}, {"beta": 1.5}, {"beta": 10.0}),
     ),
     Spec(
         name="silu",
         fn=jaxact.silu,
-        reference=lambda x: x * _sig_ref(x),
-        **_SILU_ORACLES,
+        reference=lambda x, beta=1.0: x * _sig_ref(beta * x),
+        **{
+            **_SILU_ORACLES,
+            "truth": lambda x, beta=1.0: _swish_truth(beta)[0](x),
+            "truth_derivative": lambda x, beta=1.0: _swish_truth(beta)[1](x),
+            "mp": lambda m, x, beta=1.0: x / (1 + m.exp(-m.mpf(beta) * x)),
+        },
+        hyper=({"beta": 0.5}, {"beta": 2.5}),
     ),
     Spec(
         name="quick_gelu",
@@ -187,6 +206,7 @@ _EXPONENTIAL: tuple[Spec, ...] = (
         truth_derivative=lambda x, alpha: jnp.where(x > 0, 1.0, alpha * jnp.exp(x)),
         params={"alpha": 0.5},
         mp=lambda m, x, alpha: x if x > 0 else m.mpf(alpha) * m.expm1(x),
+        hyper=({"alpha": 0.375}, {"alpha": 2.0}),
     ),
     Spec(
         name="celu",
@@ -197,6 +217,7 @@ _EXPONENTIAL: tuple[Spec, ...] = (
         truth_derivative=lambda x, alpha: jnp.where(x > 0, 1.0, jnp.exp(x / alpha)),
         params={"alpha": 2.0},
         mp=lambda m, x, alpha: x if x > 0 else m.mpf(alpha) * m.expm1(x / m.mpf(alpha)),
+        hyper=({"alpha": 0.375}, {"alpha": 3.0}),
     ),
     Spec(
         name="selu",
@@ -216,11 +237,12 @@ _EXPONENTIAL: tuple[Spec, ...] = (
         reference=_xielu_reference,
         truth=_xielu_truth,
         truth_derivative=_xielu_truth_derivative,
-        mp=lambda m, x: (
-            m.mpf(C.XIELU_ALPHA) * x * x + x / 2
+        mp=lambda m, x, alpha_p=C.XIELU_ALPHA, alpha_n=C.XIELU_ALPHA, beta=0.5: (
+            m.mpf(alpha_p) * x * x + m.mpf(beta) * x
             if x > 0
-            else m.mpf(C.XIELU_ALPHA) * (m.exp(x) - 1 - x) + x / 2
+            else m.mpf(alpha_n) * (m.exp(x) - 1 - x) + m.mpf(beta) * x
         ),
+        hyper=({"alpha_p": 0.5, "alpha_n": 1.25, "beta": 0.25},),
     ),
 )
 
@@ -262,6 +284,7 @@ _RECTIFIERS: tuple[Spec, ...] = (
         truth_derivative=lambda x, negative_slope: _gt(x, 1.0, negative_slope).astype(x.dtype),
         params={"negative_slope": 0.01},
         mp=lambda m, x, negative_slope: x if x > 0 else m.mpf(negative_slope) * x,
+        hyper=({"negative_slope": 0.2},),
     ),
     Spec(
         name="prelu",
@@ -272,6 +295,7 @@ _RECTIFIERS: tuple[Spec, ...] = (
         truth_derivative=lambda x, slope: _gt(x, 1.0, slope).astype(x.dtype),
         params={"slope": 0.25},
         mp=lambda m, x, slope: x if x > 0 else m.mpf(slope) * x,
+        hyper=({"slope": 0.1},),
     ),
 )
 
@@ -298,10 +322,15 @@ _HARD: tuple[Spec, ...] = (
         name="hard_tanh",
         monotone=True,
         fn=jaxact.hard_tanh,
-        reference=_ref_piecewise_linear(-1.0, 1.0, -1.0, 1.0, 1.0),
-        truth=lambda x: jnp.clip(x, -1.0, 1.0),
-        truth_derivative=lambda x: jnp.where(jnp.abs(x) < 1, 1.0, 0.0).astype(x.dtype),
-        mp=lambda m, x: min(max(x, -1), 1),
+        reference=lambda x, min_val=-1.0, max_val=1.0: _ref_piecewise_linear(
+            min_val, max_val, min_val, 1.0, max_val
+        )(x),
+        truth=lambda x, min_val=-1.0, max_val=1.0: jnp.clip(x, min_val, max_val),
+        truth_derivative=lambda x, min_val=-1.0, max_val=1.0: jnp.where(
+            (x > min_val) & (x < max_val), 1.0, 0.0
+        ).astype(x.dtype),
+        mp=lambda m, x, min_val=-1.0, max_val=1.0: min(max(x, min_val), max_val),
+        hyper=({"min_val": -2.0, "max_val": 0.5},),
     ),
 )
 
@@ -344,10 +373,11 @@ _TANH_FAMILY: tuple[Spec, ...] = (
         name="squareplus",
         monotone=True,
         fn=jaxact.squareplus,
-        reference=lambda x: (x + jnp.sqrt(x * x + 4)) / 2,
-        truth=lambda x: _squareplus(x)[0],
-        truth_derivative=lambda x: _squareplus(x)[1],
-        mp=lambda m, x: (x + m.sqrt(x * x + 4)) / 2,
+        reference=lambda x, b=4.0: (x + jnp.sqrt(x * x + b)) / 2,
+        truth=lambda x, b=4.0: _squareplus(x, b)[0],
+        truth_derivative=lambda x, b=4.0: _squareplus(x, b)[1],
+        mp=lambda m, x, b=4.0: (x + m.sqrt(x * x + m.mpf(b))) / 2,
+        hyper=({"b": 1.0}, {"b": 16.0}),
         f32_bounds=(4.0, 4.5),
         bound_note=(
             "float32 derivative: 4.46 ulps at x = -64.05 (every float32 input scanned): "
@@ -389,6 +419,7 @@ _SHRINKS: tuple[Spec, ...] = (
         truth_derivative=lambda x, lambd: jnp.where(jnp.abs(x) > lambd, 1.0, 0.0).astype(x.dtype),
         params={"lambd": 0.5},
         mp=lambda m, x, lambd: x if abs(x) > lambd else 0,
+        hyper=({"lambd": 1.25},),
     ),
     Spec(
         name="soft_shrink",
@@ -403,6 +434,7 @@ _SHRINKS: tuple[Spec, ...] = (
         truth_derivative=lambda x, lambd: jnp.where(jnp.abs(x) > lambd, 1.0, 0.0).astype(x.dtype),
         params={"lambd": 0.5},
         mp=lambda m, x, lambd: x - lambd if x > lambd else (x + lambd if x < -lambd else 0),
+        hyper=({"lambd": 1.25},),
     ),
     Spec(
         name="threshold",
@@ -415,6 +447,7 @@ _SHRINKS: tuple[Spec, ...] = (
         ),
         params={"threshold": 0.5, "value": -1.0},
         mp=lambda m, x, threshold, value: x if x > threshold else value,
+        hyper=({"threshold": -0.75, "value": 2.0},),
     ),
     Spec(
         name="identity",
@@ -480,10 +513,15 @@ _GATED: tuple[Spec, ...] = (
         name="clamped_swiglu",
         fn=jaxact.clamped_swiglu,
         reference=_ref_clamped_swiglu,
-        truth=lambda x: _clamped_swiglu_slice(x)[0],
-        truth_derivative=lambda x: _clamped_swiglu_slice(x)[1],
-        slice_kinks=(7.0,),
-        mp=lambda m, x: 2 * min(x, 7) / (1 + m.exp(-m.mpf("1.702") * min(x, 7))),
+        truth=lambda x, limit=7.0, alpha=1.702: _clamped_swiglu_slice(x, limit, alpha)[0],
+        truth_derivative=lambda x, limit=7.0, alpha=1.702: _clamped_swiglu_slice(x, limit, alpha)[
+            1
+        ],
+        slice_kinks=lambda limit=7.0, alpha=1.702: (limit,),
+        mp=lambda m, x, limit=7.0, alpha=1.702: (
+            2 * min(x, limit) / (1 + m.exp(-m.mpf(alpha) * min(x, limit)))
+        ),
+        hyper=({"limit": 3.0, "alpha": 1.0},),
         **_QUICK_GELU_BOUNDS,
     ),
 )
@@ -547,14 +585,15 @@ _ROWS: tuple[Spec, ...] = (
         name="entmax",
         fn=jaxact.entmax,
         reference=_ref_entmax,
-        truth=lambda x, alpha: _entmax(x)[0],
-        truth_derivative=lambda x, alpha: _entmax(x)[1],
+        truth=lambda x, alpha: _entmax_pair(x, alpha)[0],
+        truth_derivative=lambda x, alpha: _entmax_pair(x, alpha)[1],
         params={"alpha": 1.5},
         domain=(-2.0, 2.0),
         derivative_abs=True,
         value_abs=True,
-        slice_kinks=(-2.0, 2.0),
-        mp=lambda m, x, alpha: _mp_entmax_slice(m, x),
+        slice_kinks=_entmax_pair_kinks,
+        mp=lambda m, x, alpha: _mp_entmax_pair(m, x, alpha),
+        hyper=({"alpha": 1.0}, {"alpha": 1.25}, {"alpha": 2.0}, {"alpha": 3.0}),
     ),
     Spec(
         name="entmax15",
@@ -582,6 +621,9 @@ REGISTRY: tuple[Spec, ...] = (
     *_GATED,
     *_ROWS,
 )
+
+# Every entry at each of its representative hyperparameter settings (Spec.hyper).
+HYPER_VARIANTS: tuple[Spec, ...] = tuple(v for s in REGISTRY for v in s.variants())
 
 BY_NAME: dict[str, Spec] = {s.name: s for s in REGISTRY}
 ALIASES: dict[str, str] = {a: s.name for s in REGISTRY for a in s.aliases}

@@ -32,6 +32,12 @@ def reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool)
     return tuple(1 if i in axes else d for i, d in enumerate(shape) if keepdims or i not in axes)
 
 
+def is_constant(*dims: Any) -> bool:
+    """Whether every size in ``dims`` is a known number (not a ``jax.export`` symbolic
+    dimension, whose comparisons with a number are inconclusive)."""
+    return all(isinstance(d, int) for d in dims)
+
+
 def minus_max(xc: Array, m: Array) -> Array:
     """x - m, select-free (XLA's CPU reduction kernel fuses it), with m raised to the lowest
     finite number (behind an optimization barrier: see ``kernels.opaque``): an all--inf row
@@ -52,10 +58,10 @@ def map_rows(
     statistic m), over chunks of about EXACT_CHUNK elements when the reduced axes are the
     trailing ones (``lax.map``), else in one piece."""
     k = len(axes)
-    if k == x.ndim or axes != tuple(range(x.ndim - k, x.ndim)):
-        return fn(x, m, axes)
     cols = math.prod(x.shape[x.ndim - k :])
     rows = math.prod(x.shape[: x.ndim - k])
+    if k == x.ndim or axes != tuple(range(x.ndim - k, x.ndim)) or not is_constant(rows, cols):
+        return fn(x, m, axes)  # (a symbolic shape, under jax.export: one piece)
     out = map_bits(
         lambda xb, mb: fn(xb, mb, (0,)),
         x.reshape(rows, cols),
@@ -181,7 +187,7 @@ def exact_rest(xc: Array, m: Array, axes: tuple[int, ...]) -> Array:
     #chunks - 1)."""
     k = len(axes)
     chunk = EXACT_CHUNK
-    if k == xc.ndim and xc.size > chunk and xc.size % chunk == 0:
+    if k == xc.ndim and is_constant(xc.size) and xc.size > chunk and xc.size % chunk == 0:
         n = xc.size // chunk
         parts = map_bits(
             lambda c, mc: exact_rest_block(c, mc, (0,)),

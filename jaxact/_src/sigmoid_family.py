@@ -88,6 +88,7 @@ def _softplus_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
     derivative=_softplus_derivative,
     jax_nn="softplus",
     check=lambda beta: f"`beta` must be > 0, got {beta}" if (beta <= 0).any() else None,
+    valid=lambda beta: beta > 0,
 )
 def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
     r"""Softplus, with PyTorch's optional sharpness ``beta``.

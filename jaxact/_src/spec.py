@@ -4,6 +4,7 @@ The entries themselves are in ``jaxact._src.registry``."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
@@ -53,12 +54,29 @@ class Spec:
     value_abs: bool = False
     # Kinks of the one-variable slice of a non-elementwise function (left out of the
     # mpmath check, whose numerical derivative averages the two sides there).
-    slice_kinks: tuple[float, ...] = ()
+    # (A function of ``params`` where they move the kinks.)
+    slice_kinks: tuple[float, ...] | Callable[..., tuple[float, ...]] = ()
     # Non-decreasing over the whole finite range at ``params`` (a property test checks it).
     monotone: bool = False
     # float32 (value, derivative) ulp bounds where 4 is out of reach, with the reason.
     f32_bounds: tuple[float, float] = (F32_ULP, F32_ULP)
     bound_note: str = ""
+    # Representative settings of the numeric hyperparameters besides ``params`` (each a
+    # dict of overrides): the accuracy harness and ``python -m jaxact`` hold every one of
+    # them (:meth:`variants`) to the entry's bounds, as they do the defaults.
+    hyper: tuple[dict[str, Any], ...] = ()
+
+    def variants(self) -> tuple[Spec, ...]:
+        """The entry at each of its ``hyper`` settings, named ``NAME(k=v, ...)``."""
+        out = []
+        for setting in self.hyper:
+            label = ", ".join(f"{k}={v:g}" for k, v in setting.items())
+            out.append(
+                dataclasses.replace(
+                    self, name=f"{self.name}({label})", params={**self.params, **setting}, hyper=()
+                )
+            )
+        return tuple(out)
 
     # ---------------------------------------------------------------- declared facts
     @property
@@ -101,6 +119,13 @@ class Spec:
             return ()
         ns = self._namespace()
         return tuple((k.evaluate(k.at, ns), k.evaluate(k.d2, ns)) for k in self.facts.kinks if k.d2)
+
+    @property
+    def slice_kink_points(self) -> tuple[float, ...]:
+        """The kinks of the one-variable slice of a non-elementwise function, at ``params``."""
+        if callable(self.slice_kinks):
+            return tuple(self.slice_kinks(**self.params))
+        return self.slice_kinks
 
     @property
     def kink_points(self) -> tuple[float, ...]:

@@ -151,6 +151,7 @@ def _squareplus_derivative(x: Array, b: Array) -> tuple[Array, Array]:
     jax_nn="squareplus",
     reference="Barron 2021",
     check=lambda b: f"`b` must be >= 0, got {b}" if (b < 0).any() else None,
+    valid=lambda b: b >= 0,
 )
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
     r"""Squareplus.

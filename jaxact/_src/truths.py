@@ -100,16 +100,22 @@ def _xielu_reference(x: Array, alpha_p: Any = 0.8, alpha_n: Any = 0.8, beta: Any
     return jnp.where(x > 0, ap * x * x + b * x, an * (jnp.exp(x) - 1 - x) + b * x)
 
 
-def _xielu_truth(x: Array) -> Array:
+def _xielu_truth(
+    x: Array, alpha_p: float = C.XIELU_ALPHA, alpha_n: float = C.XIELU_ALPHA, beta: float = 0.5
+) -> Array:
     # alpha as a call computes with it: 0.8 rounded to float32 (near the zeros of the value
     # and derivative, decimal 0.8 would move the truth by ~10^8 float32 ulps).
-    a = C.XIELU_ALPHA
-    neg = jnp.where(x > -1, a * _expm1_minus_x_truth(x) + 0.5 * x, a * jnp.expm1(x) + (0.5 - a) * x)
-    return jnp.where(x > 0, a * x * x + 0.5 * x, neg)
+    an = alpha_n
+    neg = jnp.where(
+        x > -1, an * _expm1_minus_x_truth(x) + beta * x, an * jnp.expm1(x) + (beta - an) * x
+    )
+    return jnp.where(x > 0, alpha_p * x * x + beta * x, neg)
 
 
-def _xielu_truth_derivative(x: Array) -> Array:
-    return jnp.where(x > 0, 2 * C.XIELU_ALPHA * x + 0.5, C.XIELU_ALPHA * jnp.expm1(x) + 0.5)
+def _xielu_truth_derivative(
+    x: Array, alpha_p: float = C.XIELU_ALPHA, alpha_n: float = C.XIELU_ALPHA, beta: float = 0.5
+) -> Array:
+    return jnp.where(x > 0, 2 * alpha_p * x + beta, alpha_n * jnp.expm1(x) + beta)
 
 
 def _tanh_shrink_truth(x: Array) -> Array:
@@ -118,10 +124,11 @@ def _tanh_shrink_truth(x: Array) -> Array:
     return jnp.where(jnp.abs(x) < 1e-2, small, x - jnp.tanh(x))
 
 
-def _squareplus_truth(x: Array) -> tuple[Array, Array]:
-    r = jnp.hypot(x, 2.0)  # sqrt(x^2 + 4) without overflow at the float64 extremes
-    v = jnp.where(x >= 0, x / 2 + r / 2, 2 / (r - x))
-    d = jnp.where(x >= 0, _lim(x, (1 + x / r) / 2, 1.0, 0.0), 2 / (r * (r - x)))
+def _squareplus_truth(x: Array, b: float = 4.0) -> tuple[Array, Array]:
+    r = jnp.hypot(x, np.sqrt(b))  # sqrt(x^2 + b) without overflow at the float64 extremes
+    # for x < 0: (x + r) / 2 = b / (2 (r - x)), (1 + x / r) / 2 = b / (2 r (r - x))
+    v = jnp.where(x >= 0, x / 2 + r / 2, (b / 2) / (r - x))
+    d = jnp.where(x >= 0, _lim(x, (1 + x / r) / 2, 1.0, 0.0), (b / 2) / (r * (r - x)))
     return v, d
 
 
@@ -139,12 +146,17 @@ def _logmeanexp_slice_truth(x: Array) -> Array:
     return jnp.where(big, x - np.log(2.0) + jnp.log1p(jnp.exp(-x)), jnp.log1p(jnp.expm1(xs) / 2))
 
 
-def _clamped_swiglu_slice(x: Array) -> tuple[Array, Array]:
-    """clamped_swiglu([1, x]) and its derivative in x: 2 g sigma(1.702 g), g = min(x, 7)."""
-    g = jnp.minimum(x, 7.0)
-    v = _lim(x, 2 * g * expit(1.702 * g), float(14 / (1 + np.exp(-1.702 * 7.0))), 0.0)
-    dg = expit(1.702 * g) + 1.702 * g * expit(1.702 * g) * expit(-1.702 * g)
-    d = jnp.where(x <= 7.0, _lim(x, 2 * dg, 0.0, 0.0), 0.0)
+def _clamped_swiglu_slice(
+    x: Array, limit: float = 7.0, alpha: float = 1.702
+) -> tuple[Array, Array]:
+    """clamped_swiglu([1, x]) and its derivative in x: (min(1, L) + 1) g sigma(alpha g),
+    g = min(x, L)."""
+    c = min(1.0, limit) + 1
+    g = jnp.minimum(x, limit)
+    top = float(c * limit / (1 + np.exp(-alpha * limit)))
+    v = _lim(x, c * g * expit(alpha * g), top, 0.0)
+    dg = expit(alpha * g) + alpha * g * expit(alpha * g) * expit(-alpha * g)
+    d = jnp.where(x <= limit, _lim(x, c * dg, 0.0, 0.0), 0.0)
     return v, d
 
 
@@ -172,6 +184,63 @@ def _entmax_slice_truth(x: Array) -> tuple[Array, Array]:
     v = _pw(x, -2.0, 2.0, 0.0, q * q, 1.0)
     d = _pw(x, -2.0, 2.0, 0.0, q * (1 - u * u) / (r * (r + u)), 0.0)
     return v, d
+
+
+def _entmax_pair(x: Array, alpha: float) -> tuple[Array, Array]:
+    """alpha-entmax([x, 0])[0] and its derivative in x, float64: alpha 1.5 in closed form,
+    1 the logistic, inf the step (ties split), else p = (1 + eps (x - c))^(1/eps) (eps =
+    alpha - 1) with the threshold c bisected (200 halvings) on [max(x, 0), max(x, 0) + 1]
+    (the maximum alone has mass 1, and every p <= e^(x - c)); dp/dx = g1 g2 / (g1 + g2),
+    g = p^(2 - alpha)."""
+    if alpha == 1.5:
+        return _entmax_slice_truth(x)
+    if alpha == 1:
+        return expit(x), expit(x) * expit(-x)
+    if alpha == np.inf:
+        return jnp.where(x > 0, 1.0, jnp.where(x < 0, 0.0, 0.5)), jnp.zeros_like(x)
+    eps = alpha - 1
+    xf = jnp.where(jnp.isfinite(x), x, 0.0)
+    top = jnp.maximum(xf, 0.0)
+
+    def mass(c: Array) -> tuple[Array, Array]:
+        return tuple(  # type: ignore[return-value]
+            jnp.where(1 + eps * (v - c) > 0, jnp.maximum(1 + eps * (v - c), 0.0) ** (1 / eps), 0.0)
+            for v in (xf, jnp.zeros_like(xf))
+        )
+
+    lo, hi = top, top + 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        over = sum(mass(mid)) >= 1
+        lo, hi = jnp.where(over, mid, lo), jnp.where(over, hi, mid)
+    p1, p2 = mass(lo)
+    total = p1 + p2
+    p1, p2 = p1 / total, p2 / total
+    g1 = jnp.where(p1 > 0, p1 ** (2 - alpha), 0.0)
+    g2 = jnp.where(p2 > 0, p2 ** (2 - alpha), 0.0)
+    d = jnp.where(g1 + g2 > 0, g1 * g2 / jnp.where(g1 + g2 > 0, g1 + g2, 1.0), 0.0)
+    v = jnp.where(x == _INF, 1.0, jnp.where(x == -_INF, 0.0, p1))
+    return v, jnp.where(jnp.isfinite(x), d, 0.0)
+
+
+def _mp_entmax_pair(m: Any, x: Any, alpha: float) -> Any:
+    """mpmath: alpha-entmax([x, 0])[0], the threshold by mpmath's root finder."""
+    if alpha == 1.5:
+        return _mp_entmax_slice(m, x)
+    if alpha == 1:
+        return 1 / (1 + m.exp(-x))
+    eps = m.mpf(alpha) - 1
+    if x * eps >= 1:
+        return m.mpf(1)
+    if -x * eps >= 1:
+        return m.mpf(0)
+    top = max(x, 0)
+
+    def f(c: Any) -> Any:
+        return sum(max(1 + eps * (v - c), 0) ** (1 / eps) for v in (x, m.mpf(0))) - 1
+
+    c = m.findroot(f, (top, top + 1), solver="anderson")
+    return max(1 + eps * (x - c), 0) ** (1 / eps)
 
 
 def _mp_entmax_slice(m: Any, x: Any) -> Any:
