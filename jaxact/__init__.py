@@ -117,3 +117,18 @@ __all__ = [
     "threshold",
     "xielu",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``jaxact.nnx`` after a plain ``import jaxact`` (imported on first use, so jaxact itself
+    imports without Flax)."""
+    if name == "nnx":
+        import importlib
+
+        try:
+            return importlib.import_module("jaxact.nnx")
+        except ImportError as e:
+            raise AttributeError(
+                f"jaxact.nnx needs Flax ({e}); install it with pip install 'jaxact[flax]'"
+            ) from e
+    raise AttributeError(f"module 'jaxact' has no attribute {name!r}")

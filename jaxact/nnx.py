@@ -13,6 +13,8 @@ Examples:
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -132,6 +134,9 @@ class GatedMLP(nnx.Module):
       use_bias: biases in the projections.
       low_memory: run as :func:`gated_mlp` (True) or as a composition (False).
       chunks: row chunks of :func:`gated_mlp`'s backward pass.
+      dtype: the computation dtype, as ``nnx.Linear``'s: the input, kernels and biases are
+        cast to it (None: their own promotion).
+      param_dtype: the parameters' dtype, as ``nnx.Linear``'s (float32).
       rngs: Flax random streams.
 
     Examples:
@@ -151,6 +156,8 @@ class GatedMLP(nnx.Module):
         use_bias: bool = False,
         low_memory: bool = True,
         chunks: int = DEFAULT_CHUNKS,
+        dtype: Any = None,
+        param_dtype: Any = jnp.float32,
         rngs: nnx.Rngs,
     ):
         if unit not in UNITS:
@@ -159,15 +166,22 @@ class GatedMLP(nnx.Module):
         self.fused = fused
         self.low_memory = low_memory
         self.chunks = chunks
+        self.dtype = dtype
+
+        def linear(n_in: int, n_out: int) -> nnx.Linear:
+            return nnx.Linear(
+                n_in, n_out, use_bias=use_bias, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+            )
+
         if fused:
-            self.w_in = nnx.Linear(features, 2 * hidden, use_bias=use_bias, rngs=rngs)
+            self.w_in = linear(features, 2 * hidden)
         else:
-            self.w_up = nnx.Linear(features, hidden, use_bias=use_bias, rngs=rngs)
-            self.w_gate = nnx.Linear(features, hidden, use_bias=use_bias, rngs=rngs)
-        self.w_out = nnx.Linear(hidden, features, use_bias=use_bias, rngs=rngs)
+            self.w_up = linear(features, hidden)
+            self.w_gate = linear(features, hidden)
+        self.w_out = linear(hidden, features)
 
     def __call__(self, x: ArrayLike) -> Array:
-        xa = jnp.asarray(x)
+        xa = self._cast(jnp.asarray(x))
         if not self.low_memory:
             unit = UNITS[self.unit][0]
             if self.fused:
@@ -177,17 +191,22 @@ class GatedMLP(nnx.Module):
             return self.w_out(h)
         first = self.w_in if self.fused else self.w_up
         gate = None if self.fused else self.w_gate
+        c = self._cast
         return gated_mlp(
             xa,
-            first.kernel[...],
-            self.w_out.kernel[...],
+            c(first.kernel[...]),
+            c(self.w_out.kernel[...]),
             unit=self.unit,
-            w_gate=None if gate is None else gate.kernel[...],
-            b_in=_bias(first),
-            b_gate=None if gate is None else _bias(gate),
-            b_out=_bias(self.w_out),
+            w_gate=None if gate is None else c(gate.kernel[...]),
+            b_in=c(_bias(first)),
+            b_gate=None if gate is None else c(_bias(gate)),
+            b_out=c(_bias(self.w_out)),
             chunks=self.chunks,
         )
+
+    def _cast(self, a: Any) -> Any:
+        """``a`` in the computation dtype (as nnx.Linear casts), if one is set."""
+        return a if a is None or self.dtype is None else a.astype(self.dtype)
 
 
 def _bias(layer: nnx.Linear) -> Array | None:

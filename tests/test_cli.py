@@ -24,8 +24,21 @@ def test_report_table_and_exit_status():
     assert "[1/2] relu" in r.stderr  # progress
 
 
+@pytest.mark.slow
+def test_report_holds_the_representative_hyperparameters_too():
+    """``python -m jaxact`` verifies each entry at its defaults and then at its declared
+    representative settings, to the same bounds (``--defaults-only`` skips them)."""
+    r = run("--only", "softplus", "--dtype", "float32")
+    assert r.returncode == 0, r.stderr
+    for name in ("softplus(beta=0.5)", "softplus(beta=1.5)", "softplus(beta=10)"):
+        assert name in r.stdout
+    assert "4 of 4 activations passed" in r.stdout
+    r = run("--only", "softplus", "--dtype", "float32", "--defaults-only")
+    assert "1 of 1 activations passed" in r.stdout and "beta=" not in r.stdout
+
+
 def test_json_output():
-    r = run("--only", "leaky_relu", "--dtype", "bfloat16", "--json")
+    r = run("--only", "leaky_relu", "--dtype", "bfloat16", "--json", "--defaults-only")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     (res,) = data["results"]

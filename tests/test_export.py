@@ -137,7 +137,7 @@ def _structs(spec: list[tuple[str, tuple[int, ...]]], sym: tuple[Any, ...]) -> l
     ("name", "lead"),
     [
         pytest.param(*c.values, id=c.id, marks=c.marks)
-        for c in grid(list(CASES), list(LEADS), every=5, salt="export")
+        for c in grid(list(CASES), list(LEADS), every=16, salt="export")
     ],
 )
 def test_exports_with_symbolic_dimensions(name: str, lead: str):

@@ -662,3 +662,82 @@ def test_public_losses_state_equation_derivative_types_and_example(name):
     assert ">>>" in doc, f"{name}: no example"
     hints = typing.get_type_hints(fn)
     assert "return" in hints and all(p in hints for p in inspect.signature(fn).parameters)
+
+
+# ------------------------------------------------- the fused head's traced hyperparameters
+
+HEAD_HYPER = {
+    "label_smoothing": ("eps", 0.15),
+    "z_loss": ("zl", 0.02),
+    "logit_softcap": ("cap", 4.0),
+}
+
+
+@pytest.mark.parametrize("return_lse", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_fused_head_hyperparameters_are_traced_and_differentiable(return_lse, small_chunks):
+    """label_smoothing, z_loss and logit_softcap as traced arrays: one program for every
+    value (they were static Python numbers: a compile per value, and a TypeError under
+    jit), and their gradients against the float64 reference's (jax.grad of the plain
+    formula over the full logits; the lse output's dependence on the cap included)."""
+    x, w, b, y, where = head_inputs()
+
+    def ours(h):
+        kw = dict(zip(HEAD_HYPER, h, strict=True))
+        out = losses.linear_softmax_cross_entropy(
+            x, w, y, b=b, where=where, return_lse=return_lse, **kw
+        )
+        return out[0] + 0.1 * jnp.sum(out[1]) if return_lse else out
+
+    def ref(h):
+        eps, zl, cap = h
+        xs, ws, bs = f64(x, w, b)
+        loss = ref_head(xs, ws, y, bs, eps=eps, zl=zl, cap=cap, where=where)
+        if not return_lse:
+            return loss
+        z = cap * jnp.tanh((xs @ ws + bs[None, :]) / cap)
+        return loss + 0.1 * jnp.sum(jnp.where(where, jax.nn.logsumexp(z, axis=-1), 0))
+
+    h = tuple(jnp.float32(v) for _, v in HEAD_HYPER.values())
+    with jax.enable_x64():
+        want, want_g = jax.value_and_grad(ref)(tuple(jnp.float64(v) for v in h))
+    got, got_g = jax.jit(jax.value_and_grad(ours))(h)
+    np.testing.assert_allclose(got, want, rtol=3e-6)
+    np.testing.assert_allclose(np.asarray(got_g), np.asarray(want_g), rtol=1e-4, atol=1e-6)
+    f = jax.jit(ours)
+    values = [
+        tuple(jnp.float32(v * (1 + 0.1 * k)) for _, v in HEAD_HYPER.values()) for k in range(6)
+    ]
+    f(values[0])
+    losses.linear_softmax_cross_entropy(x, w, y, label_smoothing=0.01, z_loss=1e-3)
+    n = [0]
+
+    def count(event, duration, **_):
+        n[0] += event == "/jax/core/compile/backend_compile_duration"
+
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        for k in range(1, 6):
+            f(values[k])
+            losses.linear_softmax_cross_entropy(
+                x, w, y, label_smoothing=0.01 * (k + 1), z_loss=1e-3 * (k + 1)
+            )
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert n[0] == 0, n
+
+
+def test_fused_head_traced_invalid_hyperparameters_give_nan():
+    """Outside their domains, concrete values raise ValueError; traced ones (which no check
+    can read) give NaN loss and gradients instead of a plausible number."""
+    x, w, _, y, _ = head_inputs()
+    for name, bad in (("label_smoothing", 1.5), ("z_loss", -1.0), ("logit_softcap", -2.0)):
+        with pytest.raises(ValueError, match=name):
+            losses.linear_softmax_cross_entropy(x, w, y, **{name: bad})
+        f = jax.jit(
+            lambda v, w, name=name: losses.linear_softmax_cross_entropy(x, w, y, **{name: v})
+        )
+        assert bool(jnp.isnan(f(jnp.float32(bad), w)))
+        g = jax.grad(f, argnums=1)(jnp.float32(bad), w)
+        assert bool(jnp.all(jnp.isnan(g)))
+    with pytest.raises(TypeError, match="logit_softcap"):
+        losses.linear_softmax_cross_entropy(x, w, y, logit_softcap=jnp.ones(2))

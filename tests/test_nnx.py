@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
+
+import jaxact
 
 nnx = pytest.importorskip("flax.nnx", reason="jaxact.nnx needs the examples extra (flax)")
 
@@ -70,3 +76,58 @@ def test_modules_train_in_a_jitted_step():
     for _ in range(20):
         last = float(step(m, opt))
     assert last < first  # the slope moves toward 1 (identity)
+
+
+def test_jaxact_nnx_is_an_attribute_after_import_jaxact_and_flax_stays_unimported():
+    """``import jaxact`` then ``jaxact.nnx.GatedMLP`` works (GatedMLP's own docstring example
+    failed on its own), and jaxact alone still does not import Flax."""
+    code = (
+        "import sys, jaxact; assert 'flax' not in sys.modules, 'flax imported eagerly'; "
+        "from flax import nnx; "
+        "b = jaxact.nnx.GatedMLP(8, 16, 'swiglu', rngs=nnx.Rngs(0)); "
+        "import jax.numpy as jnp; print(b(jnp.ones((2, 8))).shape)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "(2, 8)", r.stderr[-2000:]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = jaxact.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("low_memory", [True, False])
+def test_gated_mlp_takes_dtype_and_param_dtype_as_nnx_linear(low_memory):
+    """``dtype`` (the computation dtype) and ``param_dtype`` as every ``nnx.Linear`` takes
+    them: bfloat16 compute with float32 parameters gives a bfloat16 output equal to the
+    composition of bfloat16 ``nnx.Linear`` layers; bfloat16 parameters are stored so."""
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(4, 8)), jnp.float32)
+    block = jaxact.nnx.GatedMLP(
+        8, 16, "swiglu", dtype=jnp.bfloat16, low_memory=low_memory, rngs=nnx.Rngs(0)
+    )
+    y = block(x)
+    assert y.dtype == jnp.bfloat16 and block.w_in.kernel[...].dtype == jnp.float32
+    ref = block.w_out(jaxact.swiglu(block.w_in(x)))  # the bfloat16 nnx.Linear composition
+    np.testing.assert_allclose(
+        np.asarray(y, np.float32), np.asarray(ref, np.float32), rtol=2e-2, atol=2e-2
+    )
+    stored = jaxact.nnx.GatedMLP(8, 16, "geglu", param_dtype=jnp.bfloat16, rngs=nnx.Rngs(0))
+    assert (
+        stored.w_in.kernel[...].dtype == jnp.bfloat16
+        and stored.w_out.kernel[...].dtype == jnp.bfloat16
+    )
+
+
+def test_where_accepts_nnx_variables_as_jax_nn_does():
+    """A mask held in an ``nnx.Variable`` (anything with ``__jax_array__``) is a mask, as in
+    jax.nn (it was a TypeError for softmax, log_softmax, sparsemax, entmax15)."""
+    x = jnp.array([1.0, 2.0, 3.0])
+    m = nnx.Variable(jnp.array([True, False, True]))
+    for f in (
+        jaxact.softmax,
+        jaxact.log_softmax,
+        jaxact.sparsemax,
+        jaxact.entmax15,
+        jaxact.softmin,
+    ):
+        assert jnp.array_equal(f(x, where=m), f(x, where=m[...]), equal_nan=True), f.__name__
+    np.testing.assert_allclose(
+        jaxact.softmax(x, where=m), jax.nn.softmax(x, where=m[...]), rtol=1e-6
+    )

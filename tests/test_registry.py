@@ -59,7 +59,7 @@ def test_sampled_precision_and_limits(spec: Spec, dtypes):
     dtype: value and
     derivative in ulps of each dtype against the float64 truth, within the entry's bounds;
     the limits at +-inf and +-max; NaN in, NaN out. The verifier's float64 rows run below,
-    on an eighth of the registry in the fast tier."""
+    on a twelfth of the registry in the fast tier."""
     kw = spec.verifier_kwargs()
     report = CheckReport(spec.name)
     kink_xs = [x for x, _ in spec.kinks] + [x for x, _ in spec.kinks2]
@@ -83,9 +83,9 @@ def test_sampled_precision_and_limits(spec: Spec, dtypes):
     }
 
 
-# The full verifier: sampled scans on an eighth of the registry in the fast tier (the
+# The full verifier: sampled scans on a twelfth of the registry in the fast tier (the
 # default-argument run below: the slow tier only), exhaustive on every entry in the slow tier.
-@pytest.mark.parametrize(("spec", "scans"), scanned(REGISTRY, every=8, salt="registry"))
+@pytest.mark.parametrize(("spec", "scans"), scanned(REGISTRY, every=12, salt="registry"))
 def test_check_activation(spec: Spec, scans):
     """The library is held to what it offers users: the public verifier with the registry's
     float64 truths (checked against mpmath in test_accuracy) and bounds: values, every

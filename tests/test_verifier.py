@@ -311,6 +311,11 @@ def test_cli_params_and_modules():
             ("jax.nn:relu", "jax.nn:relu", "--params", "[1]"),
             ("jax.nn:relu", "jax.nn:relu", "--dtypes", "float8"),
             ("jax.nn:relu", "jax.nn:relu", "--kinks", "0"),
+            # an unknown hyperparameter (a traceback and exit 1 before)
+            ("jaxact:elu", "jax.nn:elu", "--params", '{"beta": 1}'),
+            # a row function with no --kind (a traceback: axis out of range for rank 0)
+            ("jax.nn:softmax", "jax.nn:softmax"),
+            ("jax.nn:relu", "jax.nn:relu", "--kind", "rows"),
         ],
         every=3,
         salt="cli-usage",
@@ -322,3 +327,45 @@ def test_cli_usage_errors_are_one_line_and_exit_2(args):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_cli_row_function_message_names_the_kind():
+    r = verify("jax.nn:log_softmax", "jax.nn:log_softmax")
+    assert r.returncode == 2 and "--kind normalizer" in r.stderr, r.stderr
+
+
+def test_a_row_function_without_kind_is_detected():
+    """check_activation on a row function with no ``kind``: a jaxact function's declared
+    kind is used (``python -m jaxact verify jaxact:softmax jax.nn:softmax`` passes); any
+    other says which kind to pass, instead of FAIL rows claiming NaN at 100010 inputs.
+    An elementwise function is still taken as one; unknown params are a TypeError."""
+    ref = lambda x: jnp.exp(x) / jnp.sum(jnp.exp(x), axis=-1, keepdims=True)
+    with pytest.raises(ValueError, match=r"not elementwise.*kind='normalizer'"):
+        check_activation(jax.nn.softmax, ref, dtypes=())
+    with pytest.raises(ValueError, match=r"kind='reduction'"):
+        check_activation(jax.nn.logsumexp, jax.nn.logsumexp, dtypes=())
+    with pytest.raises(ValueError, match=r"kind='gated'"):
+        check_activation(jax.nn.glu, jax.nn.glu, dtypes=())
+    report = check_activation(jaxact.softmax, ref, dtypes=())
+    assert report.ok and report["value"].ok, str(report)
+    assert check_activation(jaxact.relu, jax.nn.relu, kinks=[(0.0, 0.0)], dtypes=()).ok
+    with pytest.raises(TypeError, match=r"cannot take the params \['beta'\]"):
+        check_activation(jaxact.elu, jax.nn.elu, params={"beta": 1.0})
+
+
+def test_a_failing_second_order_check_at_a_jump_of_f2_names_kinks2():
+    """softsign with its exact derivative fails the finite-difference and check_grads rows
+    at 0, where f'' jumps from 2 to -2; the rows say so and name ``kinks2=``, and with it
+    the function passes."""
+    softsign = lambda x: x / (1 + jnp.abs(x))
+    report = check_activation(softsign, softsign, dtypes=(), raise_on_failure=False)
+    for row in ("finite differences", "check_grads(order=2)"):
+        assert not report[row].ok
+        assert "f'' jumps at x = 0 (2 on the left, -2 on the right)" in report[row].detail
+        assert "kinks2=[0]" in report[row].detail
+    assert check_activation(softsign, softsign, kinks2=[0.0], dtypes=()).ok
+    # a function failing for another reason gets no such hint
+    off = check_activation(
+        jnp.tanh, lambda x: jnp.tanh(x) * (1 + 1e-3), dtypes=(), raise_on_failure=False
+    )
+    assert all("kinks2" not in r.detail for r in off.rows)

@@ -187,7 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.refresh:
         out = subprocess.run(
-            [sys.executable, "-m", "jaxact", "--json"], capture_output=True, text=True, check=False
+            [sys.executable, "-m", "jaxact", "--json", "--defaults-only"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if out.returncode not in (0, 1):
             print(out.stderr, file=sys.stderr)

@@ -338,6 +338,8 @@ def as_mask(fn_name: str, where: Any, shape: tuple[int, ...]) -> Array | None:
     """Validate a ``where`` mask and broadcast it to ``shape`` (``ValueError`` if it cannot)."""
     if where is None:
         return None
+    if not isinstance(where, jax.Array) and hasattr(where, "__jax_array__"):
+        where = where.__jax_array__()  # an nnx.Variable, as jax.nn accepts
     if not isinstance(where, jax.Array | np.ndarray | np.generic | bool):
         raise TypeError(
             f"{fn_name}: `where` must be a boolean array or None, got {type(where).__name__}"

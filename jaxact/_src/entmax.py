@@ -341,7 +341,11 @@ def entmax(
     :math:`\tfrac12 p\,(\mathbb{E}_p[\log^2 p] - \log^2 p)`), where the power form loses
     :math:`\sim 1/\epsilon` roundings. :math:`\alpha = \infty` is the argmax (ties split,
     zero derivatives); a NaN :math:`\alpha` gives NaN; :math:`\alpha < 1` raises
-    ``ValueError`` when concrete and gives NaN when traced. Masks, extremes and empty rows
+    ``ValueError`` when concrete and gives NaN when traced. Accuracy: within 4 float32 eps
+    (absolute) for :math:`\alpha \le 2`; above 2 the power :math:`1/(\alpha - 1) < 1`
+    amplifies the threshold's rounding where an entry is about to leave the support
+    (:math:`p` or :math:`1 - p` below ~1e-4): up to 167 eps at :math:`\alpha = 2.5` and 2047
+    eps (2.4e-4) at :math:`\alpha = 3`, measured. Masks, extremes and empty rows
     behave as for :func:`sparsemax`. Reverse mode keeps one array (:math:`g`), and
     :math:`\partial p/\partial\alpha` as well when :math:`\alpha` is differentiated.
 

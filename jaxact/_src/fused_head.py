@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
+from jax.core import Tracer
 from jax.typing import ArrayLike
 
 from jaxact._src.arrays import FLOATS, as_int_labels, compute_dtype
@@ -51,11 +52,14 @@ def chunk_size(tokens: int, vocab: int) -> int:
 
 
 class Options(NamedTuple):
-    """The static options of one call (hashable: the custom_vjp's nondiff argument)."""
+    """The static options of one call (hashable: the custom_vjp's nondiff argument). The
+    hyperparameters' values are not among them (an array ``hp`` = (label smoothing, z-loss
+    weight, soft cap), traced and differentiable: a new value compiles nothing); only
+    whether each is on."""
 
-    eps: float
-    z_loss: float
-    softcap: float | None
+    smoothing: bool
+    zloss: bool
+    capped: bool
     reduction: str
     return_lse: bool
     chunk: int
@@ -68,6 +72,7 @@ class Stats(NamedTuple):
     lse: Array  # log sum_j e^{z_j}
     q: Array  # 1 - p_y, exact for a confident token
     py: Array  # p_y
+    d_eps: Array  # d loss / d label smoothing: (lse - mean z) - (lse - z_y)
 
 
 def _bits(a: Array) -> Array:
@@ -90,17 +95,16 @@ def _columns(w: Array, start: Array, c: int, dtype: Any) -> Array:
 
 
 def _block(
-    x: Array, w: Array, b: Array | None, start: Array, c: int, o: Options, wdtype: Any
-) -> Array:
+    x: Array, w: Array, b: Array | None, start: Array, c: int, cap: Array | None, wdtype: Any
+) -> tuple[Array, Array]:
     """The logits of columns [start, start + c) (w as :func:`_bits`, of dtype ``wdtype``),
-    accumulated in the compute dtype, soft-capped."""
+    accumulated in the compute dtype, soft-capped (``cap``: None for none); and the
+    uncapped ones."""
     cd = compute_dtype(jnp.result_type(x.dtype, wdtype))
-    z = jnp.dot(x, _columns(w, start, c, wdtype), preferred_element_type=cd)
+    raw = jnp.dot(x, _columns(w, start, c, wdtype), preferred_element_type=cd)
     if b is not None:
-        z = z + lax.dynamic_slice_in_dim(b, start, c).astype(cd)[None, :]
-    if o.softcap is not None:
-        z = o.softcap * jnp.tanh(z / o.softcap)
-    return z
+        raw = raw + lax.dynamic_slice_in_dim(b, start, c).astype(cd)[None, :]
+    return (raw if cap is None else cap * jnp.tanh(raw / cap)), raw
 
 
 def _chunks(vocab: int, c: int) -> int:
@@ -119,11 +123,25 @@ def _exp_difference(a: Array, b: Array) -> Array:
     return jnp.exp(s) * (1 + jnp.where(jnp.isfinite(s), err, 0))
 
 
-def _walk(x: Array, w: Array, b: Array | None, labels: Array, o: Options) -> Stats:
+def _hyper(hp: Array, o: Options, cd: Any) -> tuple[Array, Array, Array | None, Array]:
+    """(label smoothing, z-loss weight, soft cap or None, valid) from ``hp``, in ``cd``;
+    ``valid``: all in their domains (traced values are not checked: NaN where not)."""
+    h = hp.astype(cd)
+    eps, zl, cap = h[0], h[1], h[2]
+    valid = ((eps >= 0) & (eps < 1)) if o.smoothing else jnp.asarray(True)
+    if o.zloss:
+        valid = valid & (zl >= 0) & (zl < jnp.inf)
+    if o.capped:
+        valid = valid & (cap > 0) & (cap < jnp.inf)
+    return eps, zl, (cap if o.capped else None), valid
+
+
+def _walk(x: Array, w: Array, b: Array | None, labels: Array, hp: Array, o: Options) -> Stats:
     """The forward walk over the vocabulary chunks, then the per-token loss."""
     n, vocab = x.shape[0], w.shape[1]
     c = o.chunk
     cd = compute_dtype(jnp.result_type(x, w))
+    eps, zl, cap, valid = _hyper(hp, o, cd)
     lowest = float(np.finfo(cd).min)
     cols = lax.iota(jnp.int32, c)
     wbits = _bits(w)
@@ -132,7 +150,7 @@ def _walk(x: Array, w: Array, b: Array | None, labels: Array, o: Options) -> Sta
         m, others, ties, zy, zsum = carry
         first = i * c  # the first column this chunk adds
         start = jnp.minimum(first, vocab - c)
-        z = _block(x, wbits, b, start, c, o, w.dtype)
+        z = _block(x, wbits, b, start, c, cap, w.dtype)[0]
         fresh = ((start + cols) >= first)[None, :]  # columns no earlier chunk has seen
         zf = jnp.where(fresh, z, -jnp.inf)
         m_new = jnp.maximum(m, jnp.max(zf, axis=1))
@@ -146,7 +164,7 @@ def _walk(x: Array, w: Array, b: Array | None, labels: Array, o: Options) -> Sta
         here = (labels >= first) & (labels < start + c)
         at = jnp.clip(labels - start, 0, c - 1)
         zy = jnp.where(here, jnp.take_along_axis(z, at[:, None], axis=1)[:, 0], zy)
-        if o.eps:
+        if o.smoothing:
             zsum = zsum + jnp.sum(jnp.where(fresh, z, 0), axis=1)
         return m_new, others, ties, zy, zsum
 
@@ -155,12 +173,16 @@ def _walk(x: Array, w: Array, b: Array | None, labels: Array, o: Options) -> Sta
     m, others, ties, zy, zsum = lax.fori_loop(0, _chunks(vocab, c), body, init)
     r = Rows(m, others + (ties - 1))
     lse = m + jnp.log1p(r.rest)
-    loss = minus_log_p(zy, r)  # lse - z_y, exact for a confident token
-    if o.eps:  # lse - mean z, likewise
-        loss = (1 - o.eps) * loss + o.eps * minus_log_p(zsum / vocab, r)
-    if o.z_loss:
-        loss = loss + o.z_loss * lse * lse
-    return Stats(loss, lse, one_minus_p(zy, r), jnp.exp(-minus_log_p(zy, r)))
+    nll = minus_log_p(zy, r)  # lse - z_y, exact for a confident token
+    loss, d_eps = nll, jnp.zeros_like(nll)
+    if o.smoothing:  # lse - mean z, likewise
+        uniform = minus_log_p(zsum / vocab, r)
+        loss = (1 - eps) * nll + eps * uniform
+        d_eps = uniform - nll
+    if o.zloss:
+        loss = loss + zl * lse * lse
+    loss = jnp.where(valid, loss, jnp.nan)
+    return Stats(loss, lse, one_minus_p(zy, r), jnp.exp(-nll), d_eps)
 
 
 def _reduce(loss: Array, counted: Array, reduction: str) -> Array:
@@ -180,23 +202,26 @@ def _outputs(s: Stats, counted: Array, o: Options) -> Any:
     return loss
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
-def _fused(x: Array, w: Array, b: Array | None, labels: Array, counted: Array, o: Options) -> Any:
-    return _outputs(_walk(x, w, b, labels, o), counted, o)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def _fused(
+    x: Array, w: Array, b: Array | None, labels: Array, counted: Array, hp: Array, o: Options
+) -> Any:
+    return _outputs(_walk(x, w, b, labels, hp, o), counted, o)
 
 
 def _fused_fwd(
-    x: Array, w: Array, b: Array | None, labels: Array, counted: Array, o: Options
+    x: Array, w: Array, b: Array | None, labels: Array, counted: Array, hp: Array, o: Options
 ) -> tuple[Any, Any]:
-    s = _walk(x, w, b, labels, o)
-    return _outputs(s, counted, o), (x, w, b, labels, counted, s)
+    s = _walk(x, w, b, labels, hp, o)
+    return _outputs(s, counted, o), (x, w, b, labels, counted, hp, s)
 
 
 def _fused_bwd(o: Options, res: Any, ct: Any) -> tuple[Any, ...]:
-    x, w, b, labels, counted, s = res
+    x, w, b, labels, counted, hp, s = res
     n, vocab = x.shape[0], w.shape[1]
     c = o.chunk
     cd = s.lse.dtype
+    eps, zl, cap, valid = _hyper(hp, o, cd)
     ct_loss, ct_lse = ct if o.return_lse else (ct, None)
     ct_loss = ct_loss.astype(cd)
     if o.reduction == "none":
@@ -206,47 +231,64 @@ def _fused_bwd(o: Options, res: Any, ct: Any) -> tuple[Any, ...]:
     else:
         g = jnp.broadcast_to(ct_loss / jnp.maximum(jnp.sum(counted), 1).astype(cd), (n,))
     g = jnp.where(counted, g, 0)
+    g = jnp.where(valid, g, jnp.nan)  # a hyperparameter outside its domain (traced)
     # dloss_n/dz_j = (1 + 2 z_loss lse) p_j - (1 - eps) [j = y] - eps / V; dlse/dz_j = p_j
-    a = g * (1 + 2 * o.z_loss * s.lse)
+    a = g * (1 + 2 * zl * s.lse) if o.zloss else g
     if ct_lse is not None:
         a = a + jnp.where(counted, ct_lse.astype(cd), 0)
     # a p_y - g (1 - eps + eps / V), formed from 1 - p_y (exact for a confident token)
-    at_label = -g * s.q + (a - g) * s.py + g * (o.eps * (1 - 1 / vocab))
+    at_label = -g * s.q + (a - g) * s.py
+    if o.smoothing:
+        at_label = at_label + g * (eps * (1 - 1 / vocab))
     bad = counted & ((labels < 0) | (labels >= vocab))
     a = jnp.where(bad, jnp.nan, a)  # a counted token with no label: NaN, as its loss
-    smooth = g * (o.eps / vocab)
+    smooth = g * (eps / vocab) if o.smoothing else None
     mm = jnp.result_type(x, w)
     cols = lax.iota(jnp.int32, c)
     wbits = _bits(w)
 
-    def body(i: Array, carry: tuple[Array, Array, Array | None]) -> tuple[Any, ...]:
-        dx, dw, db = carry
+    def body(i: Array, carry: tuple[Any, ...]) -> tuple[Any, ...]:
+        dx, dw, db, dcap = carry
         first = i * c
         start = jnp.minimum(first, vocab - c)
-        z = _block(x, wbits, b, start, c, o, w.dtype)
-        grad = a[:, None] * jnp.exp(z - s.lse[:, None]) - smooth[:, None]
+        z, raw = _block(x, wbits, b, start, c, cap, w.dtype)
+        grad = a[:, None] * jnp.exp(z - s.lse[:, None])
+        if smooth is not None:
+            grad = grad - smooth[:, None]
         grad = jnp.where((start + cols)[None, :] == labels[:, None], at_label[:, None], grad)
-        if o.softcap is not None:
-            grad = grad * (1 - jnp.square(z / o.softcap))
         grad = jnp.where(counted[:, None], grad, 0)
+        fresh = ((start + cols) >= first)[None, :]  # a last chunk's overlap is added once
+        if cap is not None:
+            t = z / cap  # tanh(u), u = raw / cap: dz/draw = 1 - t^2, dz/dcap = t - u (1 - t^2)
+            dz_dcap = t - (raw / cap) * (1 - jnp.square(t))
+            dcap = dcap + jnp.sum(jnp.where(fresh, grad * dz_dcap, 0), axis=1)
+            grad = grad * (1 - jnp.square(t))
         gm = grad.astype(mm)
         wc = _columns(wbits, start, c, w.dtype)
-        fresh = ((start + cols) >= first)[None, :]  # a last chunk's overlap is added once
         dx = dx + jnp.dot(jnp.where(fresh, gm, 0), wc.T, preferred_element_type=cd)
         dwc = _bits(jnp.dot(x.T, gm, preferred_element_type=cd).astype(w.dtype))
         dw = lax.dynamic_update_slice_in_dim(dw, dwc, start, axis=1)
         if db is not None:
             dbc = jnp.sum(grad, axis=0).astype(db.dtype)
             db = lax.dynamic_update_slice_in_dim(db, dbc, start, axis=0)
-        return dx, dw, db
+        return dx, dw, db, dcap
 
     init = (
         jnp.zeros(x.shape, cd),
         _bits(jnp.zeros(w.shape, w.dtype)),
         None if b is None else jnp.zeros(b.shape, b.dtype),
+        jnp.zeros((n,), cd),
     )
-    dx, dw, db = lax.fori_loop(0, _chunks(vocab, c), body, init)
-    return dx.astype(x.dtype), _unbits(dw, w.dtype), db, None, None
+    dx, dw, db, dcap = lax.fori_loop(0, _chunks(vocab, c), body, init)
+    # the hyperparameters': sum_n g_n dloss_n/deps, sum_n g_n lse_n^2, sum_nj G_nj dz_nj/dcap
+    dhp = jnp.stack(
+        [
+            jnp.sum(jnp.where(counted, g * s.d_eps, 0)),
+            jnp.sum(jnp.where(counted, g * s.lse * s.lse, 0)),
+            jnp.sum(dcap),
+        ]
+    ).astype(hp.dtype)
+    return dx.astype(x.dtype), _unbits(dw, w.dtype), db, None, None, dhp
 
 
 _fused.defvjp(_fused_fwd, _fused_bwd)
@@ -269,26 +311,44 @@ def _float_array(value: Any, arg: str) -> Array:
     return arr
 
 
-def _number(value: Any, arg: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{_NAME}: `{arg}` must be a Python number, got {type(value).__name__}")
-    return float(value)
+def _number(value: Any, arg: str) -> Any:
+    """A hyperparameter: a Python or NumPy number (a float), or a scalar floating array,
+    traced or not (``TypeError`` otherwise)."""
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{_NAME}: `{arg}` must be a number or a scalar array, got a bool")
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    if not isinstance(value, jax.Array | np.ndarray) and hasattr(value, "__jax_array__"):
+        value = value.__jax_array__()
+    if isinstance(value, jax.Array | np.ndarray) and value.shape == () and value.dtype in FLOATS:
+        return value
+    raise TypeError(
+        f"{_NAME}: `{arg}` must be a number or a scalar floating array, got "
+        f"{type(value).__name__}"
+        + (f" of shape {value.shape}, dtype {value.dtype}" if hasattr(value, "shape") else "")
+    )
+
+
+def _check(value: Any, ok: Any, message: str) -> None:
+    """``ValueError(message)`` when a concrete ``value`` fails ``ok`` (traced: NaN later)."""
+    if isinstance(value, Tracer):
+        return
+    if not bool(ok(np.asarray(value, np.float64))):
+        raise ValueError(f"{_NAME}: {message}, got {float(np.asarray(value))}")
 
 
 def _options(
     reduction: Any, label_smoothing: Any, z_loss: Any, logit_softcap: Any, return_lse: Any
-) -> tuple[float, float, float | None]:
+) -> tuple[Any, Any, Any]:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{_NAME}: `reduction` must be 'none', 'sum' or 'mean', got {reduction!r}")
     eps = _number(label_smoothing, "label_smoothing")
-    if not 0 <= eps < 1:
-        raise ValueError(f"{_NAME}: `label_smoothing` must be in [0, 1), got {eps}")
+    _check(eps, lambda v: 0 <= v < 1, "`label_smoothing` must be in [0, 1)")
     zl = _number(z_loss, "z_loss")
-    if not zl >= 0 or zl == float("inf"):
-        raise ValueError(f"{_NAME}: `z_loss` must be finite and >= 0, got {zl}")
+    _check(zl, lambda v: 0 <= v < np.inf, "`z_loss` must be finite and >= 0")
     cap = None if logit_softcap is None else _number(logit_softcap, "logit_softcap")
-    if cap is not None and not 0 < cap < float("inf"):
-        raise ValueError(f"{_NAME}: `logit_softcap` must be None or finite and > 0, got {cap}")
+    if cap is not None:
+        _check(cap, lambda v: 0 < v < np.inf, "`logit_softcap` must be None or finite and > 0")
     if not isinstance(return_lse, bool):
         raise TypeError(f"{_NAME}: `return_lse` must be a bool, got {type(return_lse).__name__}")
     return eps, zl, cap
@@ -331,7 +391,7 @@ def linear_softmax_cross_entropy(
     :math:`m` the maximum and :math:`r` the sum of the other terms of
     :math:`\sum_j e^{z_j - m} - 1`, so a confident token's tiny loss, and its gradient
     :math:`p_y - 1` at the label, are not rounded to 0. Reverse mode keeps x, W, b and
-    three numbers per token, and recomputes each chunk's logits (one more matmul). For
+    four numbers per token, and recomputes each chunk's logits (one more matmul). For
     the example below: :math:`\log(1 + e^{-2} + e^{-3}) = 0.169846` and
     :math:`\operatorname{log1p}(2e^{-30}) = 1.8715246\cdot 10^{-13}`.
 
@@ -351,7 +411,14 @@ def linear_softmax_cross_entropy(
         are none), ``"sum"``, or ``"none"`` (per token, shape ``x.shape[:-1]``).
       label_smoothing: :math:`\varepsilon \in [0, 1)`.
       z_loss: :math:`\lambda_z \ge 0`.
-      logit_softcap: ``None`` or :math:`c > 0` (Gemma 2 uses 30).
+      logit_softcap: ``None`` or :math:`c > 0` (Gemma 2 uses 30). The three are numbers or
+        scalar arrays, traced under ``jit`` (one program for every value) and
+        differentiable: :math:`\partial\ell_n/\partial\varepsilon = z_{n,y_n} -
+        \tfrac1V\sum_j z_{nj}`, :math:`\partial\ell_n/\partial\lambda_z =
+        \operatorname{lse}(z_n)^2`, :math:`\partial/\partial c` through
+        :math:`\partial z/\partial c = \tanh u - u(1 - \tanh^2 u)`, :math:`u = z_{raw}/c`
+        (summed in the backward loop). A Python 0 (or ``None``) leaves a term out of the
+        program; traced values outside their domains give NaN.
       return_lse: also return the per-token :math:`\operatorname{lse}(z)` (shape
         ``x.shape[:-1]``), e.g. to log the z-loss or for distillation.
 
@@ -400,9 +467,17 @@ def linear_softmax_cross_entropy(
                 f"{_NAME}: `where` must have shape x.shape[:-1] = {batch}, got {counted.shape}"
             )
     n = math.prod(batch)
-    o = Options(eps, zl, cap, reduction, return_lse, chunk_size(n, vocab))
+    # on unless a Python number turns it off (an array, traced or not, is always on)
+    on = [not (isinstance(v, float) and v == 0) for v in (eps, zl)]
+    o = Options(on[0], on[1], cap is not None, reduction, return_lse, chunk_size(n, vocab))
+    hp = jnp.stack([jnp.asarray(v, jnp.float32) for v in (eps, zl, 1.0 if cap is None else cap)])
     out = _program(o)(
-        xa.reshape(n, xa.shape[-1]), wa, ba, la.reshape(n).astype(jnp.int32), counted.reshape(n)
+        xa.reshape(n, xa.shape[-1]),
+        wa,
+        ba,
+        la.reshape(n).astype(jnp.int32),
+        counted.reshape(n),
+        hp,
     )
     if reduction == "none" or return_lse:
         loss, lse = out if return_lse else (out, None)
@@ -413,4 +488,4 @@ def linear_softmax_cross_entropy(
 
 @functools.cache
 def _program(o: Options) -> Any:
-    return jax.jit(lambda x, w, b, labels, counted: _fused(x, w, b, labels, counted, o))
+    return jax.jit(lambda x, w, b, labels, counted, hp: _fused(x, w, b, labels, counted, hp, o))

@@ -280,6 +280,25 @@ def product_error_of_arrays(
     return lax.stop_gradient(lo)
 
 
+def quotient_error(x: Array, u: Array, k: Array) -> Array | None:
+    """x / k - u for u = fl(x / k), float32 arrays (None for other dtypes): the residual
+    x - u k, split as (x - uh kh) - ((uh kl + ul kh) + ul kl) with Veltkamp's halves (every
+    product exact, x - uh kh exact by Sterbenz), over k; u is clipped to +-PRODUCT_CLIP
+    (beyond, e^u is 0 or inf and the correction unseen). No FMA contraction can change it
+    (x - u * k written plainly can become fma(-u, k, x), the whole residual, from which
+    subtracting a separately computed rounding error counts it twice: 36 ulps in celu's
+    e^(x / alpha)). Infinite or NaN u gives 0. No gradient."""
+    if x.dtype != jnp.float32:
+        return None
+    finite = jnp.isfinite(u) & jnp.isfinite(x)
+    uc = jnp.clip(jnp.where(finite, u, 0), -PRODUCT_CLIP, PRODUCT_CLIP)
+    xc = jnp.where(finite, x, 0)
+    uh, ul = _veltkamp(uc, float)
+    kh, kl = _veltkamp(k, float)
+    r = (xc - uh * kh) - ((uh * kl + ul * kh) + ul * kl)
+    return lax.stop_gradient(r / k)
+
+
 # |x| beyond which cubic_arg's correction is 0 (gelu's tanh form: e^z < e^-100 there, its
 # value and derivative below float32's normal range; below it the exact head fits 24 bits).
 CUBIC_ARG_CLIP = 10.5
@@ -354,16 +373,17 @@ def near_root(
     direct: Array,
     factor: Array | None = None,
     window: float = ROOT_WINDOW,
+    lo: Array | None = None,
 ) -> Array:
     """``direct``, or the Taylor polynomial at ``root`` (times ``factor``, if given) for
-    float32 inputs near it.
+    float32 inputs near it (``lo``: x's own rounding error, as for :func:`swish_dx`).
 
     Near a zero of f' every direct formula cancels (its terms are O(1), their sum is O(d)),
     so float32 inputs within ``ROOT_WINDOW`` of the zero use the polynomial in d = x - at,
     which is exact (Sterbenz)."""
     if not is_f32(x):
         return direct
-    d = x - root.at
+    d = x - root.at if lo is None else (x - root.at) + lo
     near = abs_(d) < window
     poly = horner(root.coefs, jnp.where(near, d, 0))
     return jnp.where(near, poly if factor is None else factor * poly, direct)
@@ -459,7 +479,7 @@ def swish_dx(
         num = factor * num
     # (1 + e)^2 as 1 + e (2 + e): one rounding of the sum, not the square of a rounded 1 + e
     direct = num / (1 + e_lo * (2 + e_lo)) * jnp.where(neg, s, jnp.ones_like(s))
-    return near_root(z, C.ROOT_SILU, direct, factor)
+    return near_root(z, C.ROOT_SILU, direct, factor, lo=lo)
 
 
 # --------------------------------------------------------------------------- rows

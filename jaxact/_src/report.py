@@ -89,8 +89,9 @@ def verify(spec: Spec, dtypes: Sequence[str]) -> dict[str, Any]:
 
 
 def _print_table(results: list[dict[str, Any]], out: TextIO) -> None:
+    w = max([16, *(len(r["name"]) + 2 for r in results)])  # softplus(beta=1.5) and the like
     head = (
-        f"{'function':<16}{'dtype':<10}{'inputs':>8}  {'value':>8}  {'d/dx':>10}"
+        f"{'function':<{w}}{'dtype':<10}{'inputs':>8}  {'value':>8}  {'d/dx':>10}"
         f"  {'bound':>11}  {'jax.nn value':>12}  {'jax.nn d/dx':>11}  result"
     )
     print(head, file=out)
@@ -105,7 +106,7 @@ def _print_table(results: list[dict[str, Any]], out: TextIO) -> None:
             nd = a["jax_nn_derivative"]
             vb, db = a["bounds"]
             print(
-                f"{r['name'] if i == 0 else '':<16}{a['dtype']:<10}{a['inputs']:>8}"
+                f"{r['name'] if i == 0 else '':<{w}}{a['dtype']:<10}{a['inputs']:>8}"
                 f"  {_fmt(a['value']['max']):>8}  {dtxt:>10}  {_fmt(vb) + ' / ' + _fmt(db):>11}"
                 f"  {_fmt(nv and nv['max']):>12}  {_fmt(nd and nd['max']):>11}  {verdict}",
                 file=out,
@@ -114,9 +115,9 @@ def _print_table(results: list[dict[str, Any]], out: TextIO) -> None:
         names = " ".join(c["check"] for c in r["checks"])
         if failed:
             for c in failed:
-                print(f"{'':<16}FAIL {c['check']}: {c['detail']}", file=out)
+                print(f"{'':<{w}}FAIL {c['check']}: {c['detail']}", file=out)
         else:
-            print(f"{'':<16}checks ok: {names}", file=out)
+            print(f"{'':<{w}}checks ok: {names}", file=out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python -m jaxact verify MODULE:FN MODULE:REF checks your own."
         ),
         description=(
-            "Verify every jaxact activation on every local backend: max ulp error of the value "
+            "Verify every jaxact activation on every local backend, at its defaults and at "
+            "representative hyperparameter settings: max ulp error of the value "
             "and the derivative against a float64 truth (every finite bfloat16/float16 input, "
             "1e5 float32 inputs), jax.nn's figures beside them, check_grads to order 2, "
             "jit/vmap agreement. Exit status 1 if anything fails."
@@ -138,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dtype", help=f"comma-separated dtypes among {', '.join(DTYPES)} (default: all)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--defaults-only",
+        action="store_true",
+        help="skip the representative hyperparameter settings (softplus(beta=1.5), ...)",
+    )
     args = parser.parse_args(argv)
 
     specs, unknown = select(args.only)
@@ -148,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.defaults_only:  # each entry, then its representative hyperparameter settings
+        specs = [v for s in specs for v in (s, *s.variants())]
     dtypes: list[str] = list(DTYPES)
     if args.dtype:
         dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -75,13 +77,24 @@ def log_sigmoid(x: ArrayLike) -> Array:
     return -K.softplus(-jnp.asarray(x))
 
 
-def _softplus_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
+def _softplus_derivative(x: Array, beta: Array | float) -> tuple[Array, Array]:
     z = beta * x
     # d/dbeta [softplus(z) / beta] = (z sigma(z) - softplus(z)) / beta^2, arranged so that
     # neither side cancels: for z > 0 it is -(z sigma(-z) + log1p(e^-z)).
     zc = jnp.where(z > 0, -z, z)
     h = K.xmul(zc, K.sig(zc)) - jnp.log1p(jnp.exp(zc))
-    return K.sig(z), h / jnp.square(beta)
+    d_beta = h / jnp.square(beta)
+    if _is_one(beta):
+        return K.sig(z), d_beta
+    # sigma(z) with z = beta x's rounding error taken in (float32): e^-|z| is |z| ulps off
+    # otherwise (62 ulps at x = -52.25 for beta 1.5)
+    lo = K.product_error_of_arrays(jnp.asarray(beta), x, value=False)
+    return K.x_sig_branch(jnp.ones_like(z), z, lo), d_beta
+
+
+def _is_one(beta: Any) -> bool:
+    """A parameter compiled in as the number 1 (a default left out): no rounding in beta x."""
+    return isinstance(beta, int | float) and beta == 1
 
 
 @activation(
@@ -99,10 +112,14 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
       \frac{\partial}{\partial \beta} = \frac{\beta x\,\sigma(\beta x)
         - \log(1 + e^{\beta x})}{\beta^2}.
 
-    Evaluated as :math:`(\max(\beta x, 0) + \log(1 + e^{-|\beta x|}))/\beta` with no
-    overflow. With ``beta = 1`` (the default) it is ``jax.nn.softplus``. Unlike PyTorch
-    there is no linear ``threshold``: the exact function is cheap and accurate everywhere.
-    ``beta`` is differentiable.
+    Evaluated as :math:`\max(x, 0) + \log(1 + e^{-|\beta x|})/\beta`, with no overflow
+    for any :math:`\beta` (the value is finite wherever :math:`x` is) and, in float32, the
+    rounding of :math:`\beta x` carried into the exponential (Dekker's exact product), so
+    value and derivative keep the float32 bound at every :math:`\beta`. With ``beta = 1``
+    (the default) it is ``jax.nn.softplus``. Unlike PyTorch there is no linear
+    ``threshold``: the exact function is cheap and accurate everywhere. ``beta`` is a
+    differentiable array hyperparameter; :math:`\beta \le 0` raises ``ValueError``, or
+    gives NaN when traced.
 
     Args:
       x: input array.
@@ -117,24 +134,43 @@ def softplus(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
       >>> jaxact.softplus(0.0, beta=2.0)  # a Python scalar: weakly typed, as in jax.nn
       Array(0.3465736, dtype=float32, weak_type=True)
     """
-    z = jnp.asarray(x) * beta
-    return K.softplus(z) / beta
+    x = jnp.asarray(x)
+    if _is_one(beta):
+        return K.softplus(x)
+    b = jnp.asarray(beta)
+    z = b * x
+    # e^-|z| = m s (kernels.exps): log1p(e) / beta is formed as (m / beta) s where e alone
+    # is subnormal (flushed) but the result is not (beta < 1, x near -88 / beta)
+    m, sc = K.exps(-jnp.abs(z))
+    e = m * sc
+    lo = K.product_error_of_arrays(b, x)
+    tail = jnp.where(sc < 1, m / b * sc, jnp.log1p(e) / b)
+    if lo is not None:  # e^-|z + lo| = e (1 -+ lo): log1p of it moves by -+lo e / (1 + e)
+        tail = tail - jnp.where(z < 0, -lo, lo) * (tail / (1 + e))
+    return jnp.maximum(x, 0) + tail
 
 
-def _swish_value(x: Array, beta: Array | float) -> Array:
-    if isinstance(beta, float):  # quick_gelu's 1.702 (see kernels.opaque), float32's argument
+def _swish_value(x: Array, beta: Any) -> Array:
+    if isinstance(beta, int | float):  # silu's default 1, quick_gelu's 1.702 (decimal)
+        if beta == 1:
+            return K.x_sig(x, x)
         return K.x_sig(x, K.opaque(beta, x) * x, K.product_error(beta, x))  # error taken in
     # x sigma(beta x) = s x' sigma(|beta| x') with x' = s x, s = sign(beta) (1 at 0): x_sig
-    # wants its two arguments of one sign. (Scalar beta: s is computed once, outside the loop.)
+    # wants its two arguments of one sign. (Scalar beta: s is computed once, outside the
+    # loop.) In float32 the rounding of |beta| x' is carried into the exponential.
     s = jnp.where(beta < 0, -1.0, 1.0).astype(x.dtype)
     xs = s * x
-    return s * K.x_sig(xs, jnp.abs(beta) * xs)
+    b = jnp.abs(beta)
+    return s * K.x_sig(xs, b * xs, K.product_error_of_arrays(b, xs))
 
 
-def _silu_derivative(x: Array, beta: Array) -> tuple[Array, Array]:
+def _silu_derivative(x: Array, beta: Array | float) -> tuple[Array, Array]:
     sg = K.Sig(beta * x)
     d_beta = K.xmul(x, K.xmul(x, sg.b)) * sg.sb
-    return K.swish_dx(x, beta), d_beta
+    if _is_one(beta):
+        return K.swish_dx(x, beta), d_beta
+    lo = K.product_error_of_arrays(jnp.asarray(beta), x, value=False)
+    return K.swish_dx(x, beta, lo=lo), d_beta
 
 
 @activation(
@@ -166,7 +202,7 @@ def silu(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
       >>> jaxact.silu(jnp.array([-jnp.inf, -1.0, 0.0, 1.0]))
       Array([-0.        , -0.26894143,  0.        ,  0.7310586 ], dtype=float32)
     """
-    return _swish_value(jnp.asarray(x), jnp.asarray(beta))
+    return _swish_value(jnp.asarray(x), beta if _is_one(beta) else jnp.asarray(beta))
 
 
 swish = silu

@@ -179,7 +179,8 @@ def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
     """
     x = jnp.asarray(x)
     r = K.sqrt_x2_b(x, jnp.asarray(b))
-    return jnp.where(x >= 0, x / 2 + r / 2, (b / 2) / (r - x))
+    # (b / 4) / ((r - x) / 2): r - x alone overflows for x below -max / 2
+    return jnp.where(x >= 0, x / 2 + r / 2, (b * 0.25) / (r * 0.5 - x * 0.5))
 
 
 def _identity_derivative(x: Array) -> Select:

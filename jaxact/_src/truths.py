@@ -208,11 +208,13 @@ def _entmax_pair(x: Array, alpha: float) -> tuple[Array, Array]:
             for v in (xf, jnp.zeros_like(xf))
         )
 
-    lo, hi = top, top + 1.0
-    for _ in range(200):
+    def halve(_: int, bounds: tuple[Array, Array]) -> tuple[Array, Array]:
+        lo, hi = bounds
         mid = (lo + hi) / 2
         over = sum(mass(mid)) >= 1
-        lo, hi = jnp.where(over, mid, lo), jnp.where(over, hi, mid)
+        return jnp.where(over, mid, lo), jnp.where(over, hi, mid)
+
+    lo = jax.lax.fori_loop(0, 200, halve, (top, top + 1.0))[0]  # (a loop: the truth is jitted)
     p1, p2 = mass(lo)
     total = p1 + p2
     p1, p2 = p1 / total, p2 / total

@@ -10,9 +10,9 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from jaxact._src.testing import DTYPES, KINDS, check_activation
+from jaxact._src.testing import DTYPES, KINDS, check_activation, validate_call
 
 
 class UsageError(Exception):
@@ -81,8 +81,16 @@ def _bounds(text: str) -> dict[str, tuple[float, float]]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors as one line (not the usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m jaxact verify",
         description=(
             "Verify your activation against a plain reference formula with "
@@ -99,7 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("function", help="MODULE:FUNCTION or path/to/file.py:FUNCTION")
     parser.add_argument("reference", help="the plain formula, MODULE:FUNCTION or file.py:NAME")
     parser.add_argument("--params", help="keyword hyperparameters as JSON, e.g. '{\"alpha\": 0.5}'")
-    parser.add_argument("--kind", choices=KINDS, default="elementwise")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default=None,
+        help="default: the kind a jaxact function declares, else elementwise (checked)",
+    )
     parser.add_argument("--kinks", help="X:DERIVATIVE pairs, comma-separated (e.g. 0:1)")
     parser.add_argument("--kinks2", help="points where only f'' jumps, comma-separated")
     parser.add_argument("--domain", help="LO,HI of the float64 grid (default -4,4)")
@@ -109,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         fn, reference = load(args.function), load(args.reference)
-        kw: dict[str, Any] = {"kind": args.kind}
+        kw: dict[str, Any] = {}
         if args.params:
             try:
                 params = json.loads(args.params)
@@ -135,10 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             kw["dtypes"] = tuple(dtypes)
         if args.bounds:
             kw["bounds"] = _bounds(args.bounds)
+        name = args.function.rpartition(":")[2]
+        try:  # the usage errors check_activation raises before it runs anything
+            kw["kind"] = validate_call(fn, reference, kw.get("params", {}), args.kind, name)
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e).removeprefix("check_activation: ")) from e
     except UsageError as e:
         print(f"python -m jaxact verify: {e}", file=sys.stderr)
         return 2
-    name = args.function.rpartition(":")[2]
     report = check_activation(fn, reference, name=name, raise_on_failure=False, **kw)
     if args.json:
         print(report.to_json(indent=1))
