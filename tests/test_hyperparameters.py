@@ -19,8 +19,6 @@ from jax.test_util import check_grads
 
 import jaxact
 from jaxact._src import arrays
-from jaxact._src.checks import CheckReport
-from jaxact._src.precision import precision_rows
 from jaxact._src.registry import BY_NAME, HYPER_VARIANTS, REGISTRY, Spec
 
 from tiers import SAMPLED, grid
@@ -184,27 +182,6 @@ def test_traced_under_jit_vmap_and_grad(spec: Spec, name: str):
         )
 
 
-def _precision(spec: Spec, scans: dict[str, int | None]) -> CheckReport:
-    kw = spec.verifier_kwargs()
-    report = CheckReport(spec.name)
-    kink_xs = [x for x, _ in spec.kinks] + [x for x, _ in spec.kinks2]
-    precision_rows(
-        report,
-        spec.scalar_fn,
-        kw["truth"],
-        kw["truth_derivative"],
-        ("bfloat16", "float16", "float32"),
-        kw["bounds"],
-        scans["f32_count"],
-        spec.value_abs,
-        spec.derivative_abs,
-        True,
-        scans["count16"],
-        kink_xs,
-    )
-    return report
-
-
 EXHAUSTIVE_SCANS = {"count16": None, "f32_count": 100_000}
 
 
@@ -228,7 +205,9 @@ def test_accuracy_at_representative_hyperparameters(spec: Spec, scans):
     +-inf and +-max. (This found softplus's overflow for beta > 1 and its 64-ulp derivative,
     silu's and celu's 60-80 ulps: the product beta x or quotient x / alpha rounded before the
     exponential; squareplus's overflow of r - x for b = 16.)"""
-    report = _precision(spec, scans)
+    report = spec.precision_report(
+        ("bfloat16", "float16", "float32"), scans["f32_count"], scans["count16"]
+    )
     assert report.ok, str(report)
 
 

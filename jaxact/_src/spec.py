@@ -7,14 +7,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 
 import jaxact
+from jaxact._src.checks import CheckReport
 from jaxact._src.facts import Facts, facts_of
+from jaxact._src.precision import precision_rows
 from jaxact._src.testing import DTYPES, slice_of
 
 Fn = Callable[..., Any]
@@ -162,6 +164,30 @@ class Spec:
             value_abs=self.value_abs,
             derivative_abs=self.derivative_abs,
         )
+
+    def precision_report(
+        self, dtypes: Sequence[str], f32_count: int, count16: int | None
+    ) -> CheckReport:
+        """The verifier's precision and limit rows alone (value and derivative in ulps
+        against the float64 truths, within :meth:`bounds`; the limits; NaN in, NaN out), on
+        ``f32_count`` float32 samples and ``count16`` 16-bit ones (None: every one)."""
+        kw = self.verifier_kwargs(tuple(dtypes))
+        report = CheckReport(self.name)
+        precision_rows(
+            report,
+            self.scalar_fn,
+            kw["truth"],
+            kw["truth_derivative"],
+            tuple(dtypes),
+            kw["bounds"],
+            f32_count,
+            self.value_abs,
+            self.derivative_abs,
+            True,
+            count16,
+            [x for x, _ in self.kinks] + [x for x, _ in self.kinks2],
+        )
+        return report
 
     def _bind(self, fn: Fn) -> Fn:
         return functools.partial(fn, **self.params) if self.params else fn
