@@ -603,13 +603,37 @@ def test_entmax_loss_alpha_gradient_against_float64_finite_differences():
         np.testing.assert_allclose(gr[:, 0], fd, rtol=2e-4, atol=2e-6)
 
 
+def test_entmax_loss_at_and_near_alpha_one():
+    """alpha = 1 is the softmax cross-entropy (Shannon's entropy), and near it the loss and
+    its alpha-derivative have no 0/0: values against the float64 reference, d/dalpha against
+    its central differences, and at 1 against sum p l - sum p l^2 / 2 (l = log p, float64)."""
+    z, y = logits_and_labels(32, (4, 9), scale=1.5)
+    zs = np.asarray(z, np.float64)
+    np.testing.assert_allclose(losses.entmax_loss(z, y, alpha=1.0), ref_ce_int(zs, y), rtol=2e-6)
+    p = np.exp(zs - zs.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    lp = np.log(p)
+    want = (p * lp).sum(-1) - (p * lp * lp).sum(-1) / 2
+    got = jax.jacfwd(lambda a: losses.entmax_loss(z, y, a))(jnp.float32(1.0))
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-6)
+    for alpha in (1 + 1e-3, 1.01, 1.1):
+        a32 = float(np.float32(alpha))
+        np.testing.assert_allclose(
+            losses.entmax_loss(z, y, a32), ref_fy_loss(zs, y, a32)[0], rtol=2e-5, atol=1e-6
+        )
+        h = 1e-5
+        fd = (ref_fy_loss(zs, y, a32 + h)[0] - ref_fy_loss(zs, y, a32 - h)[0]) / (2 * h)
+        got = jax.jacfwd(lambda a: losses.entmax_loss(z, y, a))(jnp.float32(a32))
+        np.testing.assert_allclose(got, fd, rtol=5e-4, atol=5e-6)
+
+
 def test_fenchel_young_zero_when_the_label_wins_and_bad_input():
     z = jnp.array([[3.0, 0.0, 0.5], [0.0, 0.2, 0.1]])
     y = jnp.array([0, 1])
     assert losses.sparsemax_loss(z, y)[0] == 0 and losses.entmax_loss(z, y)[0] == 0
     assert np.isnan(losses.sparsemax_loss(z, jnp.array([0, 3]))[1])
     with pytest.raises(ValueError, match=r"entmax_loss.*alpha"):
-        losses.entmax_loss(z, y, alpha=1.0)
+        losses.entmax_loss(z, y, alpha=0.5)
     with pytest.raises(TypeError, match=r"sparsemax_loss.*labels.*integer"):
         losses.sparsemax_loss(z, y.astype(jnp.float32))
     with pytest.raises(ValueError, match=r"entmax_loss.*labels"):

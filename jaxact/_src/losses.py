@@ -296,7 +296,7 @@ def softmax_cross_entropy(
 
 
 def _fy_value(z: Array, labels: Array, mask: Array | None, alpha: Array | None, how: Any) -> Any:
-    """(loss, p, z_y, entropy term's alpha-derivative inputs): the Fenchel-Young loss
+    """(loss, p, z_y): the Fenchel-Young loss
     sum_j p_j (z_j - z_y) + H_alpha(p), p the normalizer's output (sparsemax: alpha None)."""
     cd = compute_dtype(z.dtype)
     zm = masked(z, mask)
@@ -308,10 +308,31 @@ def _fy_value(z: Array, labels: Array, mask: Array | None, alpha: Array | None, 
     if alpha is None:
         h = (1 - jnp.sum(p * p, axis=-1, keepdims=True)) / 2
     else:
-        ac = alpha.astype(cd)
-        h = jnp.sum(p - p**ac, axis=-1, keepdims=True) / (ac * (ac - 1))
+        h = _tsallis(p, alpha.astype(cd))[0]
     loss = jnp.where(jnp.isnan(zy), jnp.nan, inner + h)
-    return _finish_rows(loss, mask), p, zy, h
+    return _finish_rows(loss, mask), p, zy
+
+
+def _tsallis(p: Array, ac: Array) -> tuple[Array, Array]:
+    """(H_alpha(p), dH_alpha/dalpha) along the last axis (keepdims) without the 0/0 of
+    sum (p - p^a) / (a (a - 1)) near alpha = 1: with l = log p, eps = a - 1, y = eps l and
+    E(y) = expm1(y) / y, H = -sum p l E(y) / a (Shannon's at a = 1), and
+    dH/da = -H / a - sum p l^2 E'(y) / a, E'(y) = (e^y (y - 1) + 1) / y^2 (its series
+    1/2 + y/3 + y^2/8 + ... for |y| < 1/2)."""
+    support = p > 0
+    lp = jnp.log(jnp.where(support, p, 1))
+    y = (ac - 1) * lp
+    small = jnp.abs(y) < 0.5
+    ys = jnp.where(small, y, 0)
+    yd = jnp.where(small, -1, y)
+    e = jnp.where(
+        small, 1 + ys * (1 / 2 + ys * (1 / 6 + ys * (1 / 24 + ys / 120))), jnp.expm1(yd) / yd
+    )
+    de_series = 1 / 2 + ys * (1 / 3 + ys * (1 / 8 + ys * (1 / 30 + ys * (1 / 144 + ys / 840))))
+    de = jnp.where(small, de_series, (jnp.exp(yd) * (yd - 1) + 1) / (yd * yd))
+    h = -jnp.sum(jnp.where(support, p * lp * e, 0), axis=-1, keepdims=True) / ac
+    dh = -h / ac - jnp.sum(jnp.where(support, p * lp * lp * de, 0), axis=-1, keepdims=True) / ac
+    return h, dh
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(4,))
@@ -323,7 +344,7 @@ def _fy(z: Array, labels: Array, mask: Array | None, alpha: Array | None, how: A
 def _fy_jvp(how: Any, primals: Any, tangents: Any) -> tuple[Array, Array]:
     z, labels, mask, alpha = primals
     tz, ta = tangents[0], tangents[3]
-    loss, p, zy, h = _fy_value(z, labels, mask, alpha, how)
+    loss, p, zy = _fy_value(z, labels, mask, alpha, how)
     w = jnp.where(_label_slot(labels, z.shape[-1]), p - 1, p)
     w = jnp.where(jnp.isnan(zy), jnp.nan, w)
     if mask is not None:
@@ -332,10 +353,7 @@ def _fy_jvp(how: Any, primals: Any, tangents: Any) -> tuple[Array, Array]:
     if alpha is not None and not isinstance(ta, SymbolicZero):
         # dl/dalpha = dH_alpha(p)/dalpha at the optimal p (envelope theorem):
         # -sum p^a log p / (a (a - 1)) - H (2a - 1) / (a (a - 1))
-        ac = alpha.astype(p.dtype)
-        plogp = jnp.where(p > 0, p**ac * jnp.log(jnp.where(p > 0, p, 1)), 0)
-        da = -jnp.sum(plogp, axis=-1, keepdims=True) / (ac * (ac - 1))
-        da = da - h * (2 * ac - 1) / (ac * (ac - 1))
+        da = _tsallis(p, alpha.astype(p.dtype))[1]
         if mask is not None:
             da = jnp.where(jnp.any(mask, axis=-1, keepdims=True), da, 0)
         out = out + jnp.sum(da * ta.astype(p.dtype), axis=-1)
@@ -416,15 +434,19 @@ def entmax_loss(
         - H_\alpha(p)\,\frac{2\alpha - 1}{\alpha(\alpha - 1)}
 
     (the envelope theorem: :math:`p` maximizes :math:`\langle p, z\rangle + H_\alpha(p)`).
-    :math:`\alpha = 2` is :func:`sparsemax_loss`; as :math:`\alpha \to 1` the loss tends to
-    the softmax cross-entropy. ``alpha`` broadcasts as for :func:`jaxact.entmax` (size 1
-    along ``axis``) and must be :math:`> 1`. ``where`` and labels as for
+    :math:`\alpha = 2` is :func:`sparsemax_loss`; :math:`\alpha = 1` is the softmax
+    cross-entropy (Shannon's entropy). Both :math:`H_\alpha` and its derivative are formed
+    without the 0/0 near 1, as :math:`H_\alpha = -\tfrac1\alpha\sum_j p_j l_j E(y_j)`,
+    :math:`l = \log p`, :math:`y = (\alpha - 1) l`, :math:`E(y) = (e^y - 1)/y`, and
+    :math:`\partial H_\alpha/\partial\alpha = -H_\alpha/\alpha - \tfrac1\alpha\sum_j
+    p_j l_j^2 E'(y_j)`. ``alpha`` broadcasts as for :func:`jaxact.entmax` (size 1 along
+    ``axis``) and must be :math:`\ge 1`. ``where`` and labels as for
     :func:`sparsemax_loss`. Reverse mode keeps :math:`p`.
 
     Args:
       logits: array of scores.
       labels: integer array of the logits' shape without ``axis``.
-      alpha: :math:`\alpha > 1` (default 1.5), a number or an array.
+      alpha: :math:`\alpha \ge 1` (default 1.5), a number or an array.
       axis: the class axis (one int).
       where: optional boolean mask (the logits' shape, or the batch shape).
 
@@ -440,8 +462,8 @@ def entmax_loss(
     name = "entmax_loss"
     za, la, mask, ax = _fy_args(name, logits, labels, axis, where)
     if is_number(alpha):
-        if not alpha > 1:
-            raise ValueError(f"{name}: `alpha` must be > 1, got {alpha}")
+        if alpha < 1:
+            raise ValueError(f"{name}: `alpha` must be >= 1, got {alpha}")
         how = _how(alpha)
         aa = jnp.full((1,) * za.ndim, alpha, compute_dtype(za.dtype))
     else:
