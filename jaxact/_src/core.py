@@ -407,7 +407,11 @@ def activation(
     promotes integer and bool inputs to the default float dtype, computes 16-bit inputs in
     float32 and rounds once, returns the dtype of ``x``, and differentiates through the
     analytic rule at every order (so build ``derivative`` from functions with good
-    derivatives of their own, such as jaxact's). Parameters are differentiable.
+    derivatives of their own, such as jaxact's). Parameters are differentiable arrays,
+    traced under ``jit``/``vmap`` (one program for every value); a parameter left at its
+    Python-number default (or given as that number) is compiled in as the number, so a
+    formula may branch on it in Python (silu's beta = 1 needs no rounding error of
+    beta x).
     ``result.derivative(x, *params)`` evaluates :math:`f'(x)` as an array.
 
     Reverse mode keeps ``x`` (and the parameters) and recomputes the derivative inside the
