@@ -754,14 +754,22 @@ def test_fused_head_traced_invalid_hyperparameters_give_nan():
     """Outside their domains, concrete values raise ValueError; traced ones (which no check
     can read) give NaN loss and gradients instead of a plausible number."""
     x, w, _, y, _ = head_inputs()
-    for name, bad in (("label_smoothing", 1.5), ("z_loss", -1.0), ("logit_softcap", -2.0)):
+    good = {"label_smoothing": 0.1, "z_loss": 1e-3, "logit_softcap": 5.0}
+
+    def f(h, w):
+        return losses.linear_softmax_cross_entropy(x, w, y, **dict(zip(good, h, strict=True)))
+
+    vg = jax.jit(jax.value_and_grad(f, argnums=1))
+    loss, g = vg(tuple(jnp.float32(v) for v in good.values()), w)
+    assert bool(jnp.isfinite(loss)) and bool(jnp.all(jnp.isfinite(g)))
+    for i, (name, bad) in enumerate(
+        (("label_smoothing", 1.5), ("z_loss", -1.0), ("logit_softcap", -2.0))
+    ):
         with pytest.raises(ValueError, match=name):
             losses.linear_softmax_cross_entropy(x, w, y, **{name: bad})
-        f = jax.jit(
-            lambda v, w, name=name: losses.linear_softmax_cross_entropy(x, w, y, **{name: v})
-        )
-        assert bool(jnp.isnan(f(jnp.float32(bad), w)))
-        g = jax.grad(f, argnums=1)(jnp.float32(bad), w)
-        assert bool(jnp.all(jnp.isnan(g)))
+        h = [jnp.float32(v) for v in good.values()]
+        h[i] = jnp.float32(bad)
+        loss, g = vg(tuple(h), w)
+        assert bool(jnp.isnan(loss)) and bool(jnp.all(jnp.isnan(g))), name
     with pytest.raises(TypeError, match="logit_softcap"):
         losses.linear_softmax_cross_entropy(x, w, y, logit_softcap=jnp.ones(2))

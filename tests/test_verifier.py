@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import jaxact
+from jaxact._src.testing import validate_call
 from jaxact.testing import assert_activation, check_activation
 
 from tiers import grid
@@ -346,11 +347,17 @@ def test_a_row_function_without_kind_is_detected():
         check_activation(jax.nn.logsumexp, jax.nn.logsumexp, dtypes=())
     with pytest.raises(ValueError, match=r"kind='gated'"):
         check_activation(jax.nn.glu, jax.nn.glu, dtypes=())
-    report = check_activation(jaxact.softmax, ref, dtypes=())
-    assert report.ok and report["value"].ok, str(report)
-    assert check_activation(jaxact.relu, jax.nn.relu, kinks=[(0.0, 0.0)], dtypes=()).ok
+    assert validate_call(jaxact.softmax, ref, {}, None, "softmax") == "normalizer"
+    assert validate_call(jaxact.relu, jax.nn.relu, {}, None, "relu") == "elementwise"
     with pytest.raises(TypeError, match=r"cannot take the params \['beta'\]"):
         check_activation(jaxact.elu, jax.nn.elu, params={"beta": 1.0})
+
+
+@pytest.mark.slow
+def test_a_jaxact_row_function_is_verified_with_its_declared_kind():
+    ref = lambda x: jnp.exp(x) / jnp.sum(jnp.exp(x), axis=-1, keepdims=True)
+    report = check_activation(jaxact.softmax, ref, dtypes=("float32",), f32_count=1000)
+    assert report.ok, str(report)
 
 
 def test_a_failing_second_order_check_at_a_jump_of_f2_names_kinks2():
@@ -364,8 +371,12 @@ def test_a_failing_second_order_check_at_a_jump_of_f2_names_kinks2():
         assert "f'' jumps at x = 0 (2 on the left, -2 on the right)" in report[row].detail
         assert "kinks2=[0]" in report[row].detail
     assert check_activation(softsign, softsign, kinks2=[0.0], dtypes=()).ok
-    # a function failing for another reason gets no such hint
+
+
+@pytest.mark.slow
+def test_no_kinks2_hint_where_f2_is_smooth():
+    """A function failing for another reason (a reference off by 1e-3) gets no such hint."""
     off = check_activation(
         jnp.tanh, lambda x: jnp.tanh(x) * (1 + 1e-3), dtypes=(), raise_on_failure=False
     )
-    assert all("kinks2" not in r.detail for r in off.rows)
+    assert not off.ok and all("kinks2" not in r.detail for r in off.rows)
