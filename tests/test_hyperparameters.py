@@ -7,14 +7,13 @@ sampled inputs here, every 16-bit input and 1e5 float32 ones in the slow tier.""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from counting import compiles
 from jax.test_util import check_grads
 
 import jaxact
@@ -22,25 +21,6 @@ from jaxact._src import arrays
 from jaxact._src.registry import BY_NAME, HYPER_VARIANTS, REGISTRY, Spec
 
 from tiers import SAMPLED, grid
-
-_COMPILES = [0]
-
-
-def _count(event: str, duration: float, **_: object) -> None:
-    if event == "/jax/core/compile/backend_compile_duration":
-        _COMPILES[0] += 1
-
-
-jax.monitoring.register_event_duration_secs_listener(_count)
-
-
-@contextlib.contextmanager
-def compiles() -> Iterator[list[int]]:
-    """The number of XLA compilations inside the block (``[n]`` after it)."""
-    before = _COMPILES[0]
-    out = [0]
-    yield out
-    out[0] = _COMPILES[0] - before
 
 
 def _numeric_hyperparameters(fn: object) -> list[str]:

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from counting import compiles
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from test_public_api import DERIVATIVE, math_blocks
 
@@ -733,20 +734,12 @@ def test_fused_head_hyperparameters_are_traced_and_differentiable(return_lse, sm
     ]
     f(values[0])
     losses.linear_softmax_cross_entropy(x, w, y, label_smoothing=0.01, z_loss=1e-3)
-    n = [0]
-
-    def count(event, duration, **_):
-        n[0] += event == "/jax/core/compile/backend_compile_duration"
-
-    jax.monitoring.register_event_duration_secs_listener(count)
-    try:
+    with compiles() as n:
         for k in range(1, 6):
             f(values[k])
             losses.linear_softmax_cross_entropy(
                 x, w, y, label_smoothing=0.01 * (k + 1), z_loss=1e-3 * (k + 1)
             )
-    finally:
-        jax.monitoring.unregister_event_duration_listener(count)
     assert n[0] == 0, n
 
 
