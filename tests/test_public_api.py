@@ -17,7 +17,7 @@ import pytest
 
 import jaxact
 from jaxact import derivatives, testing
-from jaxact._src.core import kinks_section
+from jaxact._src.docstrings import kinks_section
 from jaxact._src.facts import facts_of
 from jaxact._src.registry import ALIASES, BY_NAME, REGISTRY
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import jaxact
-from jaxact._src.testing import validate_call
+from jaxact._src.verifier_setup import validate_call
 from jaxact.testing import assert_activation, check_activation
 
 from tiers import grid

@@ -23,8 +23,8 @@ from jax.typing import ArrayLike
 
 from jaxact._src import gated
 from jaxact._src.arrays import as_float_array, compute_dtype
-from jaxact._src.core import Partial, Select
 from jaxact._src.rows import is_constant
+from jaxact._src.rule import Partial, Select
 
 # name -> the unit's two-input form (value, gate) -> output, and its analytic partials
 # (d/d value, d/d gate) in the compute dtype, with the default options

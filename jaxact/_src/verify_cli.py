@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from jaxact._src.testing import DTYPES, KINDS, check_activation, validate_call
+from jaxact._src.checks import KINDS
+from jaxact._src.testing import DTYPES, check_activation
+from jaxact._src.verifier_setup import validate_call
 
 
 class UsageError(Exception):
