@@ -161,7 +161,7 @@ def make_core(
         xc, pc = for_compute(x, params)
         with computing_for(x.dtype):
             result: Any = derivative(xc, *pc)
-        # (_bind has checked the contract: a tuple of 1 + nparams partials)
+        # (bind_parameters has checked the contract: a tuple of 1 + nparams partials)
         return (result,) if nparams == 0 else result
 
     def term(i: int, partial: Partial, t: Array, full: bool, dtype: Any) -> Array:
