@@ -307,7 +307,7 @@ def _pair(d: dict[str, float], fmt: str = "{:.0f}") -> str:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    """The README's speed table (``tools/readme_tables.py`` renders it from the JSON)."""
+    """The speed table of docs/performance.md (``tools/doc_tables.py`` renders it from the JSON)."""
     out = [
         "| function | dtype | fwd vs jax.nn | fwd+bwd vs jax.nn | noise | temp MiB fwd "
         "| temp MiB fwd+bwd | residual B/elem | MLP step temp MiB | fwd+bwd ops | compile s |",

@@ -165,29 +165,3 @@ def test_mlp_compile_benchmark_smoke(tmp_path):
         assert all(s > 0 for s in row["seconds"].values())
     assert rows["gelu"]["ops"]["jaxact"] > rows["gelu"]["ops"]["jax.nn"]
     assert "within 1.5x" in out
-
-
-def _readme_blocks() -> list[str]:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
-
-
-@pytest.mark.parametrize(
-    "index",
-    [
-        pytest.param(i, marks=() if i == 0 else pytest.mark.slow)  # (the "Use" block fast)
-        for i, _ in enumerate(_readme_blocks())
-    ],
-)
-def test_readme_python_blocks_run_as_written(index):
-    """Every Python block of README.md runs as written, on its own, in a fresh interpreter
-    (the "Use" block named x, logits and mask without defining them)."""
-    block = _readme_blocks()[index]
-    r = subprocess.run(
-        [sys.executable, "-c", block],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=EXAMPLES.parent,
-    )
-    assert r.returncode == 0, f"README block {index}:\n{block}\n{r.stderr[-2000:]}"

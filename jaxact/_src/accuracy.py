@@ -190,7 +190,8 @@ def measure(
     """Ulp statistics of ``fn`` and of its reverse-mode derivative ``jax.grad`` at every
     entry of ``x`` (one dtype), against float64 truths (run under ``jax_enable_x64``).
     With ``derivative_abs`` (``value_abs``) the derivative (value) error is absolute, in
-    units of eps. ``computed``: the outputs of :func:`native` at ``x``, if already known."""
+    units of eps. ``computed``: ``jit(fn)(x)`` and ``jit(grad(sum o fn))(x)`` in the dtype of
+    ``x``, as float32 arrays, if already known."""
     dtype = x.dtype
     value, grad = native(fn, x, truth_derivative is not None) if computed is None else computed
     x64 = x.astype(np.float64)

@@ -42,8 +42,8 @@ def kinks_section(facts: Facts) -> str:
         if k.d2 is not None:
             parts.append(f"f''(x) = {Kink.pretty(k.d2)}")
         note = f" ({k.note})" if k.note else ""
-        rows.append(f"  x = {Kink.pretty(k.at)}: {', '.join(parts)}{note}")
-    return "Kinks (the derivatives taken there):\n" + "\n".join(rows)
+        rows.append(f"* x = {Kink.pretty(k.at)}: {', '.join(parts)}{note}")
+    return "Kinks (the derivatives taken there):\n\n" + "\n".join(rows)
 
 
 def derivative_doc(facts: Facts, doc: str, sig: inspect.Signature, owner: str) -> str:

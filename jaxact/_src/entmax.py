@@ -389,15 +389,15 @@ def entmax_jvp(
     axis: int = -1,
     where: ArrayLike | None = None,
 ) -> Array:
-    r"""The JVP of :func:`entmax` in ``x``: :math:`\dot p = g \odot (\dot x - \langle g,
+    r"""The JVP of :func:`~jaxact.entmax` in ``x``: :math:`\dot p = g \odot (\dot x - \langle g,
     \dot x\rangle / \sum_j g_j)`, :math:`g = p^{2 - \alpha}` on the support.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      alpha: as for :func:`entmax`.
-      axis: as for :func:`entmax`.
-      where: as for :func:`entmax`.
+      alpha: as for :func:`~jaxact.entmax`.
+      axis: as for :func:`~jaxact.entmax`.
+      where: as for :func:`~jaxact.entmax`.
 
     Returns:
       The output tangent, of the shape and dtype of ``x``.

@@ -390,12 +390,12 @@ def clamped_swiglu(x: ArrayLike, axis: int = -1, limit: float = 7.0, alpha: floa
 
 
 def swiglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
-    r"""The JVP of :func:`swiglu`: :math:`\mathrm{silu}(b)\,\dot a + a\,\mathrm{silu}'(b)\,\dot b`.
+    r"""JVP of :func:`~jaxact.swiglu`: :math:`\mathrm{silu}(b)\dot a + a\,\mathrm{silu}'(b)\dot b`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`swiglu`.
+      axis: as for :func:`~jaxact.swiglu`.
 
     Returns:
       The output tangent, of the shape of ``swiglu(x)``.
@@ -408,13 +408,13 @@ def swiglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
 
 
 def geglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1, approximate: bool = True) -> Array:
-    r"""The JVP of :func:`geglu`: :math:`\mathrm{gelu}(b)\,\dot a + a\,\mathrm{gelu}'(b)\,\dot b`.
+    r"""JVP of :func:`~jaxact.geglu`: :math:`\mathrm{gelu}(b)\dot a + a\,\mathrm{gelu}'(b)\dot b`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`geglu`.
-      approximate: as for :func:`geglu`.
+      axis: as for :func:`~jaxact.geglu`.
+      approximate: as for :func:`~jaxact.geglu`.
 
     Returns:
       The output tangent, of the shape of ``geglu(x)``.
@@ -427,12 +427,12 @@ def geglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1, approximate: boo
 
 
 def reglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
-    r"""The JVP of :func:`reglu`: :math:`\max(b, 0)\,\dot a + a\,[b > 0]\,\dot b`.
+    r"""The JVP of :func:`~jaxact.reglu`: :math:`\max(b, 0)\,\dot a + a\,[b > 0]\,\dot b`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`reglu`.
+      axis: as for :func:`~jaxact.reglu`.
 
     Returns:
       The output tangent, of the shape of ``reglu(x)``.
@@ -447,14 +447,14 @@ def reglu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
 def clamped_swiglu_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: int = -1, limit: float = 7.0, alpha: float = 1.702
 ) -> Array:
-    r"""The JVP of :func:`clamped_swiglu` (see :func:`clamped_swiglu_pair` for the partials).
+    r"""JVP of :func:`~jaxact.clamped_swiglu` (partials: :func:`~jaxact.clamped_swiglu_pair`).
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`clamped_swiglu`.
-      limit: as for :func:`clamped_swiglu`.
-      alpha: as for :func:`clamped_swiglu`.
+      axis: as for :func:`~jaxact.clamped_swiglu`.
+      limit: as for :func:`~jaxact.clamped_swiglu`.
+      alpha: as for :func:`~jaxact.clamped_swiglu`.
 
     Returns:
       The output tangent, of the shape of ``clamped_swiglu(x)``.

@@ -174,14 +174,14 @@ def logsumexp(
 def logsumexp_jvp(
     a: ArrayLike, tangent: ArrayLike, axis: Axis = None, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`logsumexp` in ``a``: :math:`\dot y = \langle \mathrm{softmax}(a),
+    r"""The JVP of :func:`~jaxact.logsumexp` in ``a``: :math:`\dot y = \langle \mathrm{softmax}(a),
     \dot a\rangle`.
 
     Args:
       a: input array.
       tangent: the input tangent, of the shape of ``a``.
-      axis: as for :func:`logsumexp`.
-      where: as for :func:`logsumexp`.
+      axis: as for :func:`~jaxact.logsumexp`.
+      where: as for :func:`~jaxact.logsumexp`.
 
     Returns:
       The output tangent, of the reduced shape.
@@ -287,14 +287,14 @@ def logmeanexp(
 def logmeanexp_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = None, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`logmeanexp`: :math:`\dot y = \langle \mathrm{softmax}(x), \dot x
+    r"""The JVP of :func:`~jaxact.logmeanexp`: :math:`\dot y = \langle \mathrm{softmax}(x), \dot x
     \rangle` over the reduced (unmasked) entries.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`logmeanexp`.
-      where: as for :func:`logmeanexp`.
+      axis: as for :func:`~jaxact.logmeanexp`.
+      where: as for :func:`~jaxact.logmeanexp`.
 
     Returns:
       The output tangent, of the reduced shape.

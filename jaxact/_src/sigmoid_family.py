@@ -352,12 +352,12 @@ def _glu_halves(x: Array, axis: int) -> Array:
 
 
 def glu_jvp(x: ArrayLike, tangent: ArrayLike, axis: int = -1) -> Array:
-    r"""The JVP of :func:`glu`: :math:`\sigma(b)\,\dot a + a\,\sigma(b)\sigma(-b)\,\dot b`.
+    r"""The JVP of :func:`~jaxact.glu`: :math:`\sigma(b)\,\dot a + a\,\sigma(b)\sigma(-b)\,\dot b`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`glu`.
+      axis: as for :func:`~jaxact.glu`.
 
     Returns:
       The output tangent, of the shape of ``glu(x)``.

@@ -154,7 +154,7 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
 
 
 def softmax_jacobian(x: ArrayLike, axis: int = -1) -> Array:
-    r"""The full Jacobian of :func:`softmax` along one axis.
+    r"""The full Jacobian of :func:`~jaxact.softmax` along one axis.
 
     .. math:: J_{ij} = \frac{\partial s_i}{\partial x_j} = s_i(\delta_{ij} - s_j)
 
@@ -196,15 +196,15 @@ def _softmax_jacobian(x: Array) -> Array:
 def softmax_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The Jacobian-vector product of :func:`softmax`: the rule its ``custom_jvp`` uses.
+    r"""The Jacobian-vector product of :func:`~jaxact.softmax`: the rule its ``custom_jvp`` uses.
 
     .. math:: \dot s = s \odot (\dot x - \langle s, \dot x \rangle)
 
     Args:
       x: input array.
       tangent: the input tangent :math:`\dot x`, of the shape of ``x``.
-      axis: as for :func:`softmax`.
-      where: as for :func:`softmax`.
+      axis: as for :func:`~jaxact.softmax`.
+      where: as for :func:`~jaxact.softmax`.
 
     Returns:
       The output tangent :math:`\dot s`, of the shape and dtype of ``x``.
@@ -326,13 +326,13 @@ def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -
 def log_softmax_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`log_softmax`: :math:`\dot y = \dot x - \langle s, \dot x\rangle`.
+    r"""The JVP of :func:`~jaxact.log_softmax`: :math:`\dot y = \dot x - \langle s, \dot x\rangle`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`log_softmax`.
-      where: as for :func:`log_softmax`.
+      axis: as for :func:`~jaxact.log_softmax`.
+      where: as for :func:`~jaxact.log_softmax`.
 
     Returns:
       The output tangent, of the shape and dtype of ``x``.
@@ -379,13 +379,13 @@ def softmin(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
 def softmin_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`softmin`: :math:`\dot s = -s \odot (\dot x - \langle s, \dot x\rangle)`.
+    r"""JVP of :func:`~jaxact.softmin`: :math:`\dot s = -s\odot(\dot x - \langle s,\dot x\rangle)`.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`softmin`.
-      where: as for :func:`softmin`.
+      axis: as for :func:`~jaxact.softmin`.
+      where: as for :func:`~jaxact.softmin`.
 
     Returns:
       The output tangent, of the shape and dtype of ``x``.

@@ -210,14 +210,14 @@ def sparsemax(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> A
 def sparsemax_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: int = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`sparsemax`: :math:`\dot p = \mathbb{1}_S \odot (\dot x -
+    r"""The JVP of :func:`~jaxact.sparsemax`: :math:`\dot p = \mathbb{1}_S \odot (\dot x -
     \mathrm{mean}_S\,\dot x)`, the rule its ``custom_jvp`` uses.
 
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`sparsemax`.
-      where: as for :func:`sparsemax`.
+      axis: as for :func:`~jaxact.sparsemax`.
+      where: as for :func:`~jaxact.sparsemax`.
 
     Returns:
       The output tangent, of the shape and dtype of ``x``.
@@ -343,7 +343,7 @@ def entmax15(x: ArrayLike, axis: int = -1, where: ArrayLike | None = None) -> Ar
 def entmax15_jvp(
     x: ArrayLike, tangent: ArrayLike, axis: int = -1, where: ArrayLike | None = None
 ) -> Array:
-    r"""The JVP of :func:`entmax15`, the rule its ``custom_jvp`` uses.
+    r"""The JVP of :func:`~jaxact.entmax15`, the rule its ``custom_jvp`` uses.
 
     .. math:: \dot p = g \odot (\dot x - \langle g, \dot x\rangle / \textstyle\sum_j g_j),
       \quad g = \sqrt{p}
@@ -351,8 +351,8 @@ def entmax15_jvp(
     Args:
       x: input array.
       tangent: the input tangent, of the shape of ``x``.
-      axis: as for :func:`entmax15`.
-      where: as for :func:`entmax15`.
+      axis: as for :func:`~jaxact.entmax15`.
+      where: as for :func:`~jaxact.entmax15`.
 
     Returns:
       The output tangent, of the shape and dtype of ``x``.

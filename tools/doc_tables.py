@@ -1,19 +1,20 @@
-"""Generate the README's tables from the code, so they cannot go stale.
+"""Generate the documentation's tables from the code and the measurements, so they cannot go stale.
 
 * ``api``: every public function, from the catalogue (signature, docstring summary, jax.nn
   counterpart, what reverse mode keeps, aliases);
 * ``kinks``: every declared kink (``jaxact._src.facts.Kink``) with the derivatives taken;
 * ``accuracy``: the ulp table, from ``docs/accuracy.json`` (``python -m jaxact --json``);
-* ``speed``: the steady-state speed and memory table, from ``benchmarks/results_cpu.json``
-  (``python benchmarks/bench.py --json benchmarks/results_cpu.json``).
+  ``accuracy NAME ...``: the rows of the named functions (the API pages, one per function);
+* ``speed``, ``latency``: the steady-state speed and memory table and the eager latencies,
+  from ``benchmarks/results_cpu.json`` (``python benchmarks/bench.py --json FILE``).
 
 Usage::
 
-    python tools/readme_tables.py              # rewrite the tables in README.md
-    python tools/readme_tables.py --check      # exit 1 if README.md differs (CI runs this)
-    python tools/readme_tables.py --refresh    # rerun python -m jaxact --json first (~3 min)
+    python tools/doc_tables.py              # rewrite the tables in README.md and docs/**/*.md
+    python tools/doc_tables.py --check      # exit 1 if a page differs (CI runs this)
+    python tools/doc_tables.py --refresh    # rerun python -m jaxact --json first (~3 min)
 
-Each table sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``.
+Each table sits between ``<!-- generated:NAME ARGS -->`` and ``<!-- /generated:NAME -->``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGES = [
+    ROOT / "README.md",
+    *(p for p in sorted((ROOT / "docs").glob("**/*.md")) if "_build" not in p.parts),
+]
 ACCURACY = ROOT / "docs" / "accuracy.json"
 SPEED = ROOT / "benchmarks" / "results_cpu.json"
 
@@ -79,10 +83,13 @@ def api_table() -> str:
     for name, fn in _public():
         facts = facts_of(fn)
         summary = (inspect.getdoc(fn) or "").splitlines()[0].rstrip(".")
-        # reST to Markdown: ``code`` and :math:`tex` become `code`.
-        summary = re.sub(r":math:`([^`]*)`", r"`\1`", summary).replace("``", "`")
-        summary = summary.replace("|", "\\|")
-        sig = f"`{_signature(name, fn)}`" + "".join(f" = `{a}`" for a in facts.aliases)
+        # reST to MyST: :math:`tex` and :func:`name` become roles, ``code`` `code`.
+        summary = re.sub(r":math:`([^`]*)`", r"{math}`\1`", summary)
+        summary = re.sub(r":func:`~?([^`]*)`", r"{py:func}`\1 <jaxact.\1>`", summary)
+        summary = summary.replace("``", "`").replace("|", "\\|")
+        sig = f"{{py:func}}`{_signature(name, fn)} <jaxact.{name}>`" + "".join(
+            f" = `{a}`" for a in facts.aliases
+        )
         jnn = f"`{facts.jax_nn}`" if facts.jax_nn else "—"
         keeps = _KEEPS[facts.residual]
         if facts.kind != "elementwise" and facts.residual == "array":
@@ -104,6 +111,11 @@ def kinks_table() -> str:
     return "\n".join(rows)
 
 
+# A MyST block attribute: the table after it gets the class "numbers" (one line per cell,
+# docs/_static/jaxact.css).
+NUMBERS = "{.numbers}"
+
+
 def _fmt(v: float | str | None) -> str:
     if v is None:
         return "—"
@@ -121,13 +133,32 @@ def _cell(stats: dict[str, Any] | None) -> str:
     return text + (f" ({stats['bad']} non-finite)" if stats["bad"] else "")
 
 
-def accuracy_table() -> str:
+def _variants(names: tuple[str, ...]) -> list[str]:
+    """The accuracy rows of the named functions: a pair form is measured as its unit, an
+    erf-form option as its own row (``gelu_exact``)."""
+    rows = []
+    for name in names:
+        base = name.removesuffix("_pair")
+        rows += [base, f"{base}_exact"]
+    return rows
+
+
+def accuracy_table(*names: str) -> str:
     data = json.loads(ACCURACY.read_text())
+    results = data["results"]
+    if names:
+        wanted = _variants(names)
+        results = sorted(
+            (r for r in results if r["name"] in wanted), key=lambda r: wanted.index(r["name"])
+        )
+        if not results:
+            raise SystemExit(f"no accuracy rows for {names} in {ACCURACY.name}")
     rows = [
+        NUMBERS,
         "| function | dtype | value | f′ | jax.nn value | jax.nn f′ | checks |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in data["results"]:
+    for r in results:
         checks = "all ok" if all(c["ok"] for c in r["checks"]) else "FAIL"
         for i, a in enumerate(r["accuracy"]):
             rows.append(
@@ -153,14 +184,16 @@ def _bench() -> Any:
 def speed_table() -> str:
     bench = _bench()
     data = json.loads(SPEED.read_text())
-    return f"{data['header']}\n\n{bench.markdown(data)}\n\n```\n{bench.summary(data)}\n```"
+    header = re.sub(r"(--[a-z-]+)", r"`\1`", data["header"])  # options as code, not dashes
+    table = f"{NUMBERS}\n{bench.markdown(data)}"
+    return f"{header}\n\n{table}\n\n```\n{bench.summary(data)}\n```"
 
 
 def latency_table() -> str:
-    return _bench().latency_markdown(json.loads(SPEED.read_text()))
+    return f"{NUMBERS}\n" + _bench().latency_markdown(json.loads(SPEED.read_text()))
 
 
-TABLES: dict[str, Callable[[], str]] = {
+TABLES: dict[str, Callable[..., str]] = {
     "api": api_table,
     "kinks": kinks_table,
     "accuracy": accuracy_table,
@@ -168,16 +201,20 @@ TABLES: dict[str, Callable[[], str]] = {
     "latency": latency_table,
 }
 
+_SECTION = re.compile(
+    r"(<!-- generated:(\w+)((?: [\w.]+)*) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL
+)
 
-def render(text: str) -> str:
-    for name, make in TABLES.items():
-        pattern = re.compile(
-            rf"(<!-- generated:{name} -->\n)(.*?)(<!-- /generated:{name} -->)", re.DOTALL
-        )
-        if not pattern.search(text):
-            raise SystemExit(f"README.md has no <!-- generated:{name} --> section")
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(3), text)
-    return text
+
+def render(text: str, used: set[str]) -> str:
+    def make(m: re.Match[str]) -> str:
+        name, args = m.group(2), m.group(3).split()
+        if name not in TABLES:
+            raise SystemExit(f"unknown table <!-- generated:{name} -->")
+        used.add(name)
+        return m.group(1) + TABLES[name](*args) + "\n" + m.group(5)
+
+    return _SECTION.sub(make, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,16 +233,26 @@ def main(argv: list[str] | None = None) -> int:
             print(out.stderr, file=sys.stderr)
             return 2
         ACCURACY.write_text(out.stdout)
-    old = README.read_text()
-    new = render(old)
-    if args.check:
+    used: set[str] = set()
+    stale = []
+    for page in PAGES:
+        old = page.read_text()
+        new = render(old, used)
         if new != old:
-            print("README.md tables are stale: run python tools/readme_tables.py", file=sys.stderr)
+            stale.append(page.relative_to(ROOT))
+            if not args.check:
+                page.write_text(new)
+    if missing := set(TABLES) - used:
+        print(f"no page holds the tables {sorted(missing)}", file=sys.stderr)
+        return 1
+    if args.check:
+        if stale:
+            names = ", ".join(map(str, stale))
+            print(f"stale tables in {names}: run python tools/doc_tables.py", file=sys.stderr)
             return 1
-        print("README.md tables are up to date")
+        print(f"the tables of {len(PAGES)} pages are up to date")
         return 0
-    README.write_text(new)
-    print("README.md tables written")
+    print(f"tables written: {len(stale)} pages changed")
     return 0
 
 
