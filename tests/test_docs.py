@@ -75,30 +75,30 @@ def test_coverage_check_lists_every_public_name():
 
 
 def test_coverage_check_fails_on_a_missing_name(monkeypatch):
-    """Against the names the conf.py lists, with one documented name taken away, the check
+    """Against the modules conf.py lists, with one documented name taken away, the check
     warns about exactly that name (and -W makes the warning a failed build)."""
     import ast
 
     conf = ast.parse((ROOT / "docs" / "conf.py").read_text())
-    listed = next(
+    listed = [
         ast.literal_eval(node.value)
         for node in conf.body
-        if isinstance(node, ast.Assign) and node.targets[0].id == "coverage_modules"  # type: ignore[attr-defined]
-    )
-    assert listed == MODULES
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id == "coverage_modules"
+    ]
+    assert listed == [MODULES]
     names = coverage_check.public_names(MODULES)
+    assert coverage_check.missing_names(names, MODULES) == []
+    fewer = [n for n in names if n != "jaxact.entmax"]
+    assert coverage_check.missing_names(fewer, MODULES) == ["jaxact.entmax"]
+
     warned: list[str] = []
-    monkeypatch.setattr(coverage_check.logger, "warning", lambda msg, n: warned.append(n))
-    monkeypatch.setattr(coverage_check.logger, "info", lambda *a: None)
+    log = SimpleNamespace(warning=lambda msg, name: warned.append(name), info=lambda *a: None)
+    monkeypatch.setattr(coverage_check, "_logger", lambda: log)
     app = SimpleNamespace(config=SimpleNamespace(coverage_modules=MODULES))
-
-    def env(documented):
-        domain = SimpleNamespace(objects=dict.fromkeys(documented))
-        return SimpleNamespace(get_domain=lambda _: domain)
-
-    coverage_check.check(app, env(names))  # type: ignore[arg-type]
-    assert warned == []
-    coverage_check.check(app, env([n for n in names if n != "jaxact.entmax"]))  # type: ignore[arg-type]
+    domain = SimpleNamespace(objects=dict.fromkeys(fewer))
+    coverage_check.check(app, SimpleNamespace(get_domain=lambda _: domain))
     assert warned == ["jaxact.entmax"]
 
 
