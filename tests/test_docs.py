@@ -4,13 +4,21 @@ missing one. The build itself (``-W``) is CI's docs step, README's docs command.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
+
+import jaxact
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
@@ -18,8 +26,10 @@ PAGES = [
     *(p for p in sorted((ROOT / "docs").glob("**/*.md")) if "_build" not in p.parts),
 ]
 sys.path.insert(0, str(ROOT / "docs" / "ext"))
+sys.path.insert(0, str(ROOT / "tools"))
 
 import coverage_check  # noqa: E402
+import doc_tables  # noqa: E402
 
 
 def _blocks() -> list[tuple[str, int, str]]:
@@ -111,3 +121,75 @@ def test_readme_links_resolve():
     assert len(local) >= 20
     missing = [link for link in local if not (ROOT / link).exists()]
     assert not missing, missing
+
+
+def _why_checks() -> list[tuple[Callable[[], object], Callable[[], object]]]:
+    """Per fact row of the "Why" table (tools/doc_tables.py's WHY_FACTS, in its order): what
+    jaxact and jax.nn compute for it, in the form the cell states."""
+    inf = jnp.inf
+    smooth = ["silu", "mish", "gelu", "squareplus", "sparse_plus"]
+
+    def at_inf(lib):
+        return [[float(jax.grad(getattr(lib, n))(v)) for v in (inf, -inf)] for n in smooth]
+
+    def limits(lib):
+        return [
+            *map(float, lib.soft_sign(jnp.array([inf, -inf]))),
+            lib.silu(-inf),
+            lib.squareplus(-inf),
+        ]
+
+    def kinks(lib):
+        hard_tanh = [float(jax.grad(lib.hard_tanh)(v)) for v in (1.0, -1.0)]
+        return (
+            float(jax.grad(lib.leaky_relu)(0.0)),
+            hard_tanh,
+            float(jax.grad(jax.grad(lib.celu))(0.0)),
+        )
+
+    def lse(lib):
+        return jax.grad(lib.logsumexp)(jnp.array([-inf, -inf])).tolist()
+
+    mask = jnp.array([True, True, False])
+    checks = [
+        (lambda: jax.grad(jaxact.sigmoid)(20.0), lambda: jax.grad(jax.nn.sigmoid)(20.0)),
+        (lambda: at_inf(jaxact), lambda: at_inf(jax.nn)),
+        (lambda: limits(jaxact), lambda: limits(jax.nn)),
+        (lambda: kinks(jaxact), lambda: kinks(jax.nn)),
+        (lambda: lse(jaxact), lambda: lse(jax.nn)),
+        (
+            lambda: jaxact.sparsemax(jnp.array([1.0, 1.0, -5.0]), where=mask).tolist(),
+            lambda: hasattr(jax.nn, "sparsemax"),
+        ),
+    ]
+    assert len(checks) == len(doc_tables.WHY_FACTS), "a fact row without a check"
+    return checks
+
+
+def test_why_table_facts_hold_for_jaxact():
+    """The front page's fact rows, jaxact's column: each cell as it reads."""
+    rows = [ours() for ours, _ in _why_checks()]
+    true = 1.0 / (math.exp(20.0) + 2.0 + math.exp(-20.0))  # sigma'(20) = 1/(e^x + 2 + e^-x)
+    assert f"{true:.3e}" == "2.061e-09"
+    np.testing.assert_allclose(rows[0], true, rtol=2 * 2.0**-23)
+    assert rows[1] == [[1.0, 0.0]] * 5  # the limits of f' at +inf and -inf
+    assert rows[2] == [1.0, -1.0, 0.0, 0.0]
+    # alpha (the default slope, float32 0.01); 0; celu's left side, 1/alpha (alpha = 1)
+    assert rows[3] == (float(np.float32(0.01)), [0.0, 0.0], 1.0)
+    assert rows[4] == [0.0, 0.0]
+    assert rows[5] == [0.5, 0.5, 0.0]
+
+
+@pytest.mark.skipif(
+    jax.__version__ != json.loads(doc_tables.ACCURACY.read_text())["jax"],
+    reason="the table states jax.nn's results on the jax version it names",
+)
+def test_why_table_facts_hold_for_jax_nn():
+    """The same rows, jax.nn's column, on the jax version the table names."""
+    rows = [theirs() for _, theirs in _why_checks()]
+    assert rows[0] == 0.0
+    assert np.isnan(rows[1]).all()
+    assert np.isnan(rows[2]).all()
+    assert rows[3] == (1.0, [1.0, 1.0], 0.25)  # 1, 1, the tie-split mix
+    assert np.isnan(rows[4]).all()
+    assert rows[5] is False  # no sparsemax in jax.nn: "—"

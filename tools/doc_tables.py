@@ -6,7 +6,9 @@
 * ``accuracy``: the ulp table, from ``docs/accuracy.json`` (``python -m jaxact --json``);
   ``accuracy NAME ...``: the rows of the named functions (the API pages, one per function);
 * ``speed``, ``latency``: the steady-state speed and memory table and the eager latencies,
-  from ``benchmarks/results_cpu.json`` (``python benchmarks/bench.py --json FILE``).
+  from ``benchmarks/results_cpu.json`` (``python benchmarks/bench.py --json FILE``);
+* ``why``: the front page's comparison with jax.nn; its ulp and residual rows from the two
+  files above, its other rows checked by ``tests/test_docs.py``.
 
 Usage::
 
@@ -193,12 +195,78 @@ def latency_table() -> str:
     return f"{NUMBERS}\n" + _bench().latency_markdown(json.loads(SPEED.read_text()))
 
 
+# The "Why" table's rows that are facts rather than measurements: tests/test_docs.py checks
+# each of them against jaxact (and jax.nn on the jax version the table names).
+WHY_FACTS = [
+    ("`grad(sigmoid)(20.)`, float32 (true 2.061e-9)", "0", "2.061e-9"),
+    ("gradient at ±inf: silu, mish, gelu, squareplus, sparse_plus", "NaN", "the limit (0 or 1)"),
+    ("`soft_sign(±inf)`, `silu(-inf)`, `squareplus(-inf)`", "NaN", "±1, 0, 0"),
+    (
+        "`leaky_relu'(0)`, `hard_tanh'(±1)`, `celu''(0)`",
+        "1, 1, tie-split 0.25",
+        "α, 0, one-sided (PyTorch's conventions)",
+    ),
+    ("`grad(logsumexp)([-inf, -inf])`", "NaN", "`[0, 0]`"),
+    ("masked sparsemax `[1, 1, -5]` (Keras 3.15 gives `[0, 0, 0]`)", "—", "`[0.5, 0.5, 0]`"),
+]
+
+
+def _ulps(stats: list[dict[str, Any]]) -> str:
+    """Max ulp errors as "1.60 / 1.96 ulp"; a function with non-finite results says how many."""
+
+    def num(v: float) -> str:
+        if v < 10:
+            return f"{v:.2f}"
+        return f"{v:.0f}" if v < 1e4 else f"{v:.1e}".replace("e+0", "e")
+
+    if not any(s["bad"] for s in stats):
+        return " / ".join(num(s["max"]) for s in stats) + " ulp"
+    return " / ".join(
+        f"inf or NaN at {s['bad']} inputs" if s["bad"] else f"{num(s['max'])} ulp" for s in stats
+    )
+
+
+def why_table() -> str:
+    acc = json.loads(ACCURACY.read_text())
+    by = {(r["name"], a["dtype"]): a for r in acc["results"] for a in r["accuracy"]}
+    speed = {(r["name"], r["dtype"]): r for r in json.loads(SPEED.read_text())["rows"]}
+
+    def ulp_row(what: str, part: str, dtype: str, names: list[str]) -> tuple[str, str, str]:
+        label = f"max error of the {what}, {dtype}, {' / '.join(names)}"
+        theirs = _ulps([by[n, dtype][f"jax_nn_{part}"] for n in names])
+        return label, theirs, _ulps([by[n, dtype][part] for n in names])
+
+    names = ["relu", "silu", "gelu", "mish"]
+    kept = [speed[n, "float32"]["residual_bytes_per_elem"] for n in names]
+    rows = [
+        WHY_FACTS[0],
+        ulp_row("derivative", "derivative", "float32", ["sigmoid", "tanh", "elu", "selu"]),
+        ulp_row("value", "value", "bfloat16", ["gelu", "silu", "squareplus"]),
+        *WHY_FACTS[1:5],
+        (
+            f"reverse-mode residual bytes/element, f32: {' / '.join(names)}",
+            " / ".join(f"{k['jax.nn']:.0f}" for k in kept),
+            " / ".join(f"{k['jaxact']:.0f}" for k in kept),
+        ),
+        WHY_FACTS[5],
+    ]
+    lines = [
+        f"Measured on jax {acc['jax']}, CPU, on the same inputs:",
+        "",
+        "| | `jax.nn` | `jaxact` |",
+        "|---|---|---|",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
+    ]
+    return "\n".join(lines)
+
+
 TABLES: dict[str, Callable[..., str]] = {
     "api": api_table,
     "kinks": kinks_table,
     "accuracy": accuracy_table,
     "speed": speed_table,
     "latency": latency_table,
+    "why": why_table,
 }
 
 _SECTION = re.compile(
