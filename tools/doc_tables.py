@@ -8,7 +8,8 @@
 * ``speed``, ``latency``: the steady-state speed and memory table and the eager latencies,
   from ``benchmarks/results_cpu.json`` (``python benchmarks/bench.py --json FILE``);
 * ``why``: the front page's comparison with jax.nn; its ulp and residual rows from the two
-  files above, its other rows checked by ``tests/test_docs.py``.
+  files above, its kink row from the declared kinks, its other rows checked by
+  ``tests/test_docs.py``.
 
 Usage::
 
@@ -201,29 +202,31 @@ WHY_FACTS = [
     ("`grad(sigmoid)(20.)`, float32 (true 2.061e-9)", "0", "2.061e-9"),
     ("gradient at ±inf: silu, mish, gelu, squareplus, sparse_plus", "NaN", "the limit (0 or 1)"),
     ("`soft_sign(±inf)`, `silu(-inf)`, `squareplus(-inf)`", "NaN", "±1, 0, 0"),
-    (
-        "`leaky_relu'(0)`, `hard_tanh'(±1)`, `celu''(0)`",
-        "1, 1, tie-split 0.25",
-        "α, 0, one-sided (PyTorch's conventions)",
-    ),
     ("`grad(logsumexp)([-inf, -inf])`", "NaN", "`[0, 0]`"),
     ("masked sparsemax `[1, 1, -5]` (Keras 3.15 gives `[0, 0, 0]`)", "—", "`[0.5, 0.5, 0]`"),
 ]
+# The kink conventions it compares, from the functions' declared kinks (label, function,
+# which kink, which derivative); a kink's note reads "[side; ]jax.nn: what jax.nn takes".
+WHY_KINKS = [
+    ("`leaky_relu'(0)`", "leaky_relu", 0, "d1"),
+    ("`hard_tanh'(±1)`", "hard_tanh", 0, "d1"),
+    ("`celu''(0)`", "celu", 0, "d2"),
+]
 
 
-def _ulps(stats: list[dict[str, Any]]) -> str:
-    """Max ulp errors as "1.60 / 1.96 ulp"; a function with non-finite results says how many."""
+def _kinks_row() -> tuple[str, str, str]:
+    import jaxact
+    from jaxact._src.facts import Kink, facts_of
 
-    def num(v: float) -> str:
-        if v < 10:
-            return f"{v:.2f}"
-        return f"{v:.0f}" if v < 1e4 else f"{v:.1e}".replace("e+0", "e")
-
-    if not any(s["bad"] for s in stats):
-        return " / ".join(num(s["max"]) for s in stats) + " ulp"
-    return " / ".join(
-        f"inf or NaN at {s['bad']} inputs" if s["bad"] else f"{num(s['max'])} ulp" for s in stats
-    )
+    ours, theirs = [], []
+    for _, name, index, order in WHY_KINKS:
+        kink = facts_of(getattr(jaxact, name)).kinks[index]
+        side, _, jax_nn = (kink.note or "").rpartition("jax.nn: ")
+        side = side.rstrip("; ")
+        ours.append(Kink.pretty(getattr(kink, order)) + (f" ({side})" if side else ""))
+        theirs.append(jax_nn)
+    label = "; ".join(label for label, *_ in WHY_KINKS)
+    return label, "; ".join(theirs), "; ".join(ours)
 
 
 def why_table() -> str:
@@ -232,9 +235,9 @@ def why_table() -> str:
     speed = {(r["name"], r["dtype"]): r for r in json.loads(SPEED.read_text())["rows"]}
 
     def ulp_row(what: str, part: str, dtype: str, names: list[str]) -> tuple[str, str, str]:
-        label = f"max error of the {what}, {dtype}, {' / '.join(names)}"
-        theirs = _ulps([by[n, dtype][f"jax_nn_{part}"] for n in names])
-        return label, theirs, _ulps([by[n, dtype][part] for n in names])
+        label = f"max error of the {what} in ulp, {dtype}, {' / '.join(names)}"
+        theirs = " / ".join(_cell(by[n, dtype][f"jax_nn_{part}"]) for n in names)
+        return label, theirs, " / ".join(_cell(by[n, dtype][part]) for n in names)
 
     names = ["relu", "silu", "gelu", "mish"]
     kept = [speed[n, "float32"]["residual_bytes_per_elem"] for n in names]
@@ -242,13 +245,15 @@ def why_table() -> str:
         WHY_FACTS[0],
         ulp_row("derivative", "derivative", "float32", ["sigmoid", "tanh", "elu", "selu"]),
         ulp_row("value", "value", "bfloat16", ["gelu", "silu", "squareplus"]),
-        *WHY_FACTS[1:5],
+        *WHY_FACTS[1:3],
+        _kinks_row(),
+        WHY_FACTS[3],
         (
             f"reverse-mode residual bytes/element, f32: {' / '.join(names)}",
             " / ".join(f"{k['jax.nn']:.0f}" for k in kept),
             " / ".join(f"{k['jaxact']:.0f}" for k in kept),
         ),
-        WHY_FACTS[5],
+        WHY_FACTS[4],
     ]
     lines = [
         f"Measured on jax {acc['jax']}, CPU, on the same inputs:",

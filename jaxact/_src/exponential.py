@@ -94,7 +94,11 @@ def _celu_negative(x: Array, alpha: Array) -> Array:
     derivative=_celu_derivative,
     check=lambda alpha: "`alpha` must be nonzero" if (alpha == 0).any() else None,
     valid=lambda alpha: alpha != 0,
-    kinks=(Kink("0", d1="1", d2="1/alpha", note="left side; jax.nn: a tie-split mix"),),
+    kinks=(
+        Kink(
+            "0", d1="1", d2="1/alpha", note="left side; jax.nn: a tie-split mix, 0.25 at alpha = 1"
+        ),
+    ),
     jax_nn="celu",
     reference="Barron 2017",
 )
